@@ -1,0 +1,62 @@
+"""Feed many photos through the pipeline, in this process or in worker processes (one model each)."""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+from emotag.pipeline import BATCH_PHOTOS, PhotoResult, Settings, Tagger
+
+log = logging.getLogger("emotag")
+_worker: Tagger | None = None
+
+
+def default_jobs() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def tag_photos(paths: list[Path], settings: Settings, jobs: int = 1) -> Iterator[PhotoResult]:
+    """Results for `paths`, in order. With `jobs` > 1 each worker loads the model and ExifTool once."""
+    from emotag.ledger import Ledger
+
+    jobs = max(1, min(jobs, (len(paths) + BATCH_PHOTOS - 1) // BATCH_PHOTOS))
+    if jobs == 1:
+        tagger = Tagger(settings, Ledger())
+        try:
+            for start in range(0, len(paths), BATCH_PHOTOS):
+                yield from _guarded(tagger, paths[start : start + BATCH_PHOTOS])
+        finally:
+            tagger.close()
+        return
+    chunks = [paths[start : start + BATCH_PHOTOS] for start in range(0, len(paths), BATCH_PHOTOS)]
+    context = multiprocessing.get_context("spawn")  # TensorFlow and forked threads do not mix
+    with context.Pool(jobs, initializer=_start_worker, initargs=(settings,)) as pool:
+        for results in pool.imap(_tag_chunk, chunks):
+            yield from results
+
+
+def _guarded(tagger: Tagger, chunk: list[Path]) -> list[PhotoResult]:
+    """A chunk's results; an unexpected failure costs that chunk's photos an error line, never the run."""
+    try:
+        return tagger.tag_batch(chunk)
+    except Exception as error:  # a bug or an environment failure: report it per photo and go on
+        log.exception("unexpected failure on %d photos starting with %s", len(chunk), chunk[0])
+        return [PhotoResult(str(path), "error", error=f"internal error: {error}") for path in chunk]
+
+
+def _start_worker(settings: Settings) -> None:
+    global _worker
+    os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
+    os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    from emotag.ledger import Ledger
+
+    _worker = Tagger(settings, Ledger())
+
+
+def _tag_chunk(chunk: list[Path]) -> list[PhotoResult]:
+    assert _worker is not None
+    return _guarded(_worker, chunk)

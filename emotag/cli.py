@@ -1,0 +1,249 @@
+"""The `emotag` command: a thin layer over the pipeline. Errors for people on stderr, `--json` for programs."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import click
+
+from emotag.emotions import EMOTIONS
+
+log = logging.getLogger("emotag")
+
+
+def _settings(ctx: click.Context, **overrides):
+    """The user's configuration with the command line's options laid over it."""
+    from emotag.config import ConfigError, check, load_config
+    from emotag.pipeline import Settings
+    from emotag.tags import TagScheme
+
+    try:
+        config = load_config()
+        for key, value in overrides.items():
+            if value is not None and hasattr(config, key):
+                setattr(config, key, value)
+        check(config, "command line")
+    except ConfigError as error:
+        raise click.UsageError(str(error)) from None
+    settings = Settings(
+        min_confidence=config.min_confidence,
+        scheme=TagScheme(config.root, dict(config.labels)),
+        sidecar=config.sidecar,
+        max_side=config.max_side,
+        min_face=config.min_face,
+        keep_mtime=config.keep_mtime,
+        force=bool(overrides.get("force")),
+        dry_run=bool(overrides.get("dry_run")),
+    )
+    return settings, config
+
+
+def _photos(paths: tuple[Path, ...]) -> list[Path]:
+    from emotag.pipeline import find_photos
+
+    return list(find_photos(paths))
+
+
+def _fail_early(error: Exception) -> None:
+    """Errors that stop everything (no ExifTool, no model): one line, exit 1."""
+    click.echo(f"emotag: {error}", err=True)
+    sys.exit(1)
+
+
+def _progress(total: int, quiet: bool):
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="photo", disable=quiet or not sys.stderr.isatty(), file=sys.stderr, leave=False)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="emotag")
+@click.option("-v", "--verbose", is_flag=True, help="Log what happens to stderr.")
+def main(verbose: bool) -> None:
+    """Read the expressions on the faces in photos and write them as keywords photo managers search."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="emotag: %(message)s")
+
+
+paths_argument = click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+
+
+@main.command()
+@paths_argument
+@click.option("--dry-run", is_flag=True, help="Read the faces and show the tags, but write nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per photo (JSON Lines).")
+@click.option("--force", is_flag=True, help="Read photos again even if this model version tagged them.")
+@click.option("--jobs", type=click.IntRange(min=0), help="Worker processes (default: one per core).")
+@click.option("--min-confidence", type=click.FloatRange(0, 1), help="Tag an emotion from this confidence on.")
+@click.option(
+    "--sidecar",
+    type=click.Choice(["darktable", "lightroom"]),
+    help="Sidecar name for raw files: IMG.CR2.xmp (darktable, digiKam) or IMG.xmp (Lightroom).",
+)
+@click.option("--keep-mtime", is_flag=True, default=None, help="Leave the files' modification times as they were.")
+@click.pass_context
+def tag(ctx, paths, dry_run, as_json, force, jobs, min_confidence, sidecar, keep_mtime):
+    """Tag the photos in PATHS (files or folders, recursive) with the emotions on their faces."""
+    from emotag.batch import default_jobs, tag_photos
+    from emotag.expressions import ModelError
+    from emotag.metadata import MetadataError
+
+    settings, config = _settings(
+        ctx, force=force, dry_run=dry_run, min_confidence=min_confidence, sidecar=sidecar, keep_mtime=keep_mtime
+    )
+    photos = _photos(paths)
+    jobs = jobs if jobs else (config.jobs or default_jobs())
+    counts: Counter = Counter()
+    faces = 0
+    started = time.monotonic()
+    try:
+        with _progress(len(photos), quiet=False) as bar:
+            for result in tag_photos(photos, settings, jobs):
+                counts[result.status] += 1
+                faces += len(result.faces)
+                bar.update()
+                if as_json:
+                    click.echo(json.dumps(result.to_json(), ensure_ascii=False))
+                if result.status == "error":
+                    bar.clear()
+                    click.echo(f"emotag: {result.path}: {result.error}", err=True)
+    except (ModelError, MetadataError, RuntimeError) as error:
+        _fail_early(error)
+    seconds = time.monotonic() - started
+    summary = (
+        f"{len(photos)} photos, {faces} faces: {counts['tagged']} tagged, {counts['no_faces']} no faces, "
+        f"{counts['skipped']} skipped (faces too small), {counts['unchanged']} unchanged, "
+        f"{counts['error']} errors, {seconds:.1f} s" + (" (dry run: nothing written)" if dry_run else "")
+    )
+    click.echo(summary, err=True)
+    sys.exit(1 if counts["error"] else 0)
+
+
+@main.command()
+@click.argument("emotion", type=click.Choice(EMOTIONS, case_sensitive=False))
+@paths_argument
+@click.option("-n", "count", type=click.IntRange(min=1), default=10, show_default=True, help="How many photos.")
+@click.option("--copy-to", type=click.Path(path_type=Path, file_okay=False), help="Copy the photos into this folder.")
+@click.option("--link-to", type=click.Path(path_type=Path, file_okay=False), help="Link the photos into this folder.")
+@click.option(
+    "--html",
+    "html_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write a contact sheet: thumbnails with face boxes and scores.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print {path, score} per photo, best first (JSON Lines).")
+@click.pass_context
+def top(ctx, emotion, paths, count, copy_to, link_to, html_file, as_json):
+    """The N photos in PATHS whose faces show EMOTION most strongly."""
+    from emotag.picker import make_album, rank, write_contact_sheet
+
+    if copy_to and link_to:
+        raise click.UsageError("choose one of --copy-to and --link-to")
+    settings, _ = _settings(ctx)
+    emotion = emotion.lower()
+    try:
+        best, errors = rank(_photos(paths), emotion, count, settings)
+    except RuntimeError as error:
+        _fail_early(error)
+    for path, message in errors:
+        click.echo(f"emotag: {path}: {message}", err=True)
+    for item in best:
+        if as_json:
+            click.echo(json.dumps({"path": str(item.path), "score": round(item.score, 4)}, ensure_ascii=False))
+        else:
+            click.echo(f"{item.score:.3f}  {item.path}")
+    if copy_to or link_to:
+        for problem in make_album(best, copy_to or link_to, link=bool(link_to)):
+            click.echo(f"emotag: {problem}", err=True)
+            errors.append(problem)
+    if html_file:
+        write_contact_sheet(best, emotion, html_file)
+        click.echo(f"contact sheet: {html_file}", err=True)
+    sys.exit(1 if errors else 0)
+
+
+@main.command()
+@paths_argument
+@click.option("--dry-run", is_flag=True, help="Show which photos carry emotag's tags, but change nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print {path, status} per photo (JSON Lines).")
+@click.pass_context
+def untag(ctx, paths, dry_run, as_json):
+    """Remove emotag's tags from PATHS, restoring every keyword field to what it held before."""
+    from emotag.metadata import Metadata, MetadataError
+    from emotag.untag import untag_photos
+
+    settings, _ = _settings(ctx)
+    failed = 0
+    try:
+        with Metadata(keep_mtime=settings.keep_mtime) as metadata:
+            for path, status, message in untag_photos(_photos(paths), metadata, settings.sidecar, dry_run):
+                failed += status == "error"
+                if as_json:
+                    record = {"path": str(path), "status": status} | ({"error": message} if message else {})
+                    click.echo(json.dumps(record, ensure_ascii=False))
+                elif status == "error":
+                    click.echo(f"emotag: {path}: {message}", err=True)
+                elif status == "untagged":
+                    click.echo(f"untagged {path}" if not dry_run else f"would untag {path}")
+    except MetadataError as error:
+        _fail_early(error)
+    sys.exit(1 if failed else 0)
+
+
+@main.command()
+@click.argument("photo", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
+@click.pass_context
+def show(ctx, photo, as_json):
+    """Show a photo's faces, boxes, scores and emotion tags (read now if it is not tagged)."""
+    from emotag.picker import describe_photo
+
+    settings, _ = _settings(ctx)
+    try:
+        description = describe_photo(photo, settings)
+    except RuntimeError as error:
+        _fail_early(error)
+    if as_json:
+        click.echo(json.dumps(description, ensure_ascii=False))
+    else:
+        click.echo(_describe_for_people(description))
+    sys.exit(1 if description.get("error") else 0)
+
+
+def _describe_for_people(d: dict) -> str:
+    if d.get("error"):
+        return f"{d['path']}: {d['error']}"
+    source = f"from emotag's tags (model {d['model_version']})" if d["tagged"] else "read now (not tagged yet)"
+    lines = [f"{d['path']}: {len(d['faces'])} face(s), {source}"]
+    for i, face in enumerate(d["faces"], 1):
+        left, top_, width, height = face["box"]
+        if face.get("scores"):
+            ranked = sorted(face["scores"].items(), key=lambda kv: -kv[1])
+            scores = ", ".join(f"{e} {s:.2f}" for e, s in ranked[:3])
+            lines.append(f"  face {i} at {left},{top_} size {width}x{height}: {face['emotion']} ({scores})")
+        else:
+            lines.append(f"  face {i} at {left},{top_} size {width}x{height}: too small to read")
+    lines.append(f"  tags: {', '.join(d['tags']) or 'none'}")
+    return "\n".join(lines)
+
+
+@main.command(name="config")
+def show_config():
+    """Show where the configuration file is and the settings in effect."""
+    from emotag.config import ConfigError, as_toml, config_path, load_config
+
+    path = config_path()
+    try:
+        config = load_config(path)
+    except ConfigError as error:
+        raise click.UsageError(str(error)) from None
+    click.echo(f"# {path} ({'found' if path.is_file() else 'not found: these are the defaults'})")
+    click.echo(as_toml(config), nl=False)
+
+
+if __name__ == "__main__":
+    main()

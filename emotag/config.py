@@ -1,0 +1,102 @@
+"""Defaults, the user's TOML file over them, the command line over both."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from emotag.emotions import EMOTIONS
+from emotag.metadata import SIDECAR_STYLES
+from emotag.photos import DEFAULT_MAX_SIDE
+from emotag.tags import DEFAULT_LABELS, DEFAULT_MIN_CONFIDENCE, DEFAULT_ROOT
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+
+class ConfigError(Exception):
+    """The configuration file is unreadable or holds a bad value."""
+
+
+@dataclass
+class Config:
+    """The values `emotag config` shows; each one can be set in the file and most on the command line."""
+
+    min_confidence: float = DEFAULT_MIN_CONFIDENCE
+    root: str = DEFAULT_ROOT
+    labels: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_LABELS))
+    sidecar: str = "darktable"
+    jobs: int = 0  # 0: one worker per core
+    keep_mtime: bool = False
+    min_face: int = 32
+    max_side: int = DEFAULT_MAX_SIDE
+
+
+def config_path() -> Path:
+    override = os.environ.get("EMOTAG_CONFIG")
+    if override:
+        return Path(override)
+    from platformdirs import user_config_dir
+
+    return Path(user_config_dir("emotag")) / "config.toml"
+
+
+def load_config(path: Path | None = None) -> Config:
+    """The defaults with the user's file laid over them (a missing file is fine)."""
+    path = path or config_path()
+    config = Config()
+    if not path.is_file():
+        return config
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        raise ConfigError(f"{path}: {error}") from None
+    tags = data.pop("tags", {})
+    config.root = str(tags.get("root", config.root))
+    for emotion, label in tags.get("labels", {}).items():
+        if emotion not in EMOTIONS:
+            raise ConfigError(f"{path}: unknown emotion '{emotion}' in [tags.labels] (known: {', '.join(EMOTIONS)})")
+        config.labels[emotion] = str(label)
+    for key, value in data.items():
+        if not hasattr(config, key) or key in ("labels", "root"):
+            raise ConfigError(f"{path}: unknown setting '{key}'")
+        expected = type(getattr(config, key))
+        if expected is float and isinstance(value, int):
+            value = float(value)
+        if not isinstance(value, expected):
+            raise ConfigError(f"{path}: '{key}' should be a {expected.__name__}")
+        setattr(config, key, value)
+    check(config, str(path))
+    return config
+
+
+def check(config: Config, where: str) -> None:
+    if not 0 <= config.min_confidence <= 1:
+        raise ConfigError(f"{where}: min_confidence must be between 0 and 1")
+    if config.sidecar not in SIDECAR_STYLES:
+        raise ConfigError(f"{where}: sidecar must be one of {', '.join(SIDECAR_STYLES)}")
+    if any(sep in config.root for sep in "|/") or any(sep in v for v in config.labels.values() for sep in "|/"):
+        raise ConfigError(f"{where}: tag names may not contain '|' or '/' (they separate levels)")
+
+
+def as_toml(config: Config) -> str:
+    """The effective settings, in the file's own format."""
+    lines = [
+        f"min_confidence = {config.min_confidence}",
+        f'sidecar = "{config.sidecar}"',
+        f"jobs = {config.jobs}  # 0: one worker per core",
+        f"keep_mtime = {str(config.keep_mtime).lower()}",
+        f"min_face = {config.min_face}",
+        f"max_side = {config.max_side}",
+        "",
+        "[tags]",
+        f'root = "{config.root}"',
+        "",
+        "[tags.labels]",
+    ]
+    lines += [f'{emotion} = "{label}"' for emotion, label in config.labels.items()]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,94 @@
+"""Remember which photos are done, so a second run over an archive takes minutes and a stopped run resumes.
+
+One small SQLite file in the user's data folder: per photo its size, modification time, the model version that
+read it and the outcome. A photo whose size or time changed since is read again. A missing or corrupt ledger is
+rebuilt empty: the photos' own metadata still says which are tagged, so nothing is lost but time.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+import time
+from pathlib import Path
+
+log = logging.getLogger("emotag")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS photos (
+    path TEXT PRIMARY KEY,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    model_version TEXT NOT NULL,
+    status TEXT NOT NULL,
+    done_at REAL NOT NULL
+)
+"""
+
+
+def default_location() -> Path:
+    override = os.environ.get("EMOTAG_DATA_DIR")
+    if override:
+        return Path(override) / "ledger.sqlite"
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("emotag")) / "ledger.sqlite"
+
+
+class Ledger:
+    """Which photos are done, for which model version."""
+
+    def __init__(self, location: Path | None = None):
+        self.location = location or default_location()
+        self.location.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._db = self._open()
+        except sqlite3.DatabaseError as error:
+            log.warning("%s: ledger unreadable (%s); starting a new one", self.location, error)
+            self.location.unlink(missing_ok=True)
+            self._db = self._open()
+
+    def _open(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.location, timeout=30)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute(SCHEMA)
+        db.execute("SELECT count(*) FROM photos").fetchone()  # corrupt files fail here
+        return db
+
+    def is_done(self, path: Path, model_version: str) -> str | None:
+        """The recorded outcome if this very file (same size and time) was done by this model version."""
+        try:
+            stat = path.stat()
+        except OSError:
+            return None
+        row = self._db.execute(
+            "SELECT status FROM photos WHERE path=? AND size=? AND mtime_ns=? AND model_version=?",
+            (_key(path), stat.st_size, stat.st_mtime_ns, model_version),
+        ).fetchone()
+        return row[0] if row else None
+
+    def record(self, path: Path, model_version: str, status: str) -> None:
+        try:
+            stat = path.stat()
+        except OSError:
+            return
+        self._db.execute(
+            "INSERT OR REPLACE INTO photos VALUES (?, ?, ?, ?, ?, ?)",
+            (_key(path), stat.st_size, stat.st_mtime_ns, model_version, status, time.time()),
+        )
+        self._db.commit()
+
+    def forget(self, path: Path) -> None:
+        self._db.execute("DELETE FROM photos WHERE path=?", (_key(path),))
+        self._db.commit()
+
+    def counts(self) -> dict[str, int]:
+        return dict(self._db.execute("SELECT status, count(*) FROM photos GROUP BY status").fetchall())
+
+    def close(self) -> None:
+        self._db.close()
+
+
+def _key(path: Path) -> str:
+    return os.path.abspath(path)

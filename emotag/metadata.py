@@ -1,0 +1,277 @@
+"""Write tags: read and write keywords and emotag's own record through one long-lived ExifTool process.
+
+emotag changes only what it wrote. Its XMP namespace (`emotag.config`) records, beside each face's scores, which
+values it added to each keyword field and which fields it created, so a re-run replaces only its own values and
+`untag` restores every field exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from emotag.emotions import EMOTIONS
+from emotag.photos import is_raw
+from emotag.tags import HIERARCHICAL, IPTC_KEYWORDS, KEYWORD_FIELDS, SUBJECT, TAGS_LIST, merge, user_values
+
+CONFIG_FILE = Path(__file__).with_name("emotag.config")
+ADDED_TAG = {
+    SUBJECT: "XMP-emotag:AddedSubject",
+    HIERARCHICAL: "XMP-emotag:AddedHierarchicalSubject",
+    TAGS_LIST: "XMP-emotag:AddedTagsList",
+    IPTC_KEYWORDS: "XMP-emotag:AddedKeywords",
+}
+CREATED_TAG = "XMP-emotag:CreatedFields"
+CHARSET = "IPTC:CodedCharacterSet"
+OWN_TAGS = (
+    "ModelVersion",
+    "AnalysisDate",
+    "MinConfidence",
+    "Emotions",
+    "Faces",
+    *(t.split(":")[1] for t in ADDED_TAG.values()),
+    "CreatedFields",
+)
+IPTC_FORMATS = frozenset({".jpg", ".jpeg", ".jpe", ".tif", ".tiff", ".dng"})
+EMBEDDED_RAW = frozenset({".dng"})
+SIDECAR_STYLES = ("darktable", "lightroom")
+EMPTY_XMP = (
+    '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
+    '<x:xmpmeta xmlns:x="adobe:ns:meta/">\n'
+    ' <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">\n'
+    " </rdf:RDF>\n"
+    "</x:xmpmeta>\n"
+    '<?xpacket end="w"?>\n'
+)
+
+
+class MetadataError(Exception):
+    """ExifTool could not read or write a file's metadata; the message says why, for a person."""
+
+
+@dataclass
+class TagRecord:
+    """What emotag knows of a photo from its metadata: the keyword fields and emotag's own record."""
+
+    fields: dict[str, list[str]] = field(default_factory=dict)  # present keyword fields only
+    added: dict[str, list[str]] = field(default_factory=dict)
+    created: list[str] = field(default_factory=list)
+    model_version: str | None = None
+    emotions: list[str] = field(default_factory=list)
+    faces: list[dict] = field(default_factory=list)
+    charset: str | None = None  # IPTC:CodedCharacterSet as found
+
+    @property
+    def tagged(self) -> bool:
+        return self.model_version is not None
+
+
+def metadata_target(photo: Path, sidecar_style: str = "darktable") -> Path:
+    """The file that holds a photo's tags: the photo itself, or for raw files (but DNG) an XMP sidecar.
+
+    darktable and digiKam name sidecars `IMG_1.CR2.xmp`, Lightroom `IMG_1.xmp`; an existing Lightroom sidecar is
+    updated whatever the style, so a Lightroom user's own sidecar stays the one that counts.
+    """
+    if not is_raw(photo) or photo.suffix.lower() in EMBEDDED_RAW:
+        return photo
+    lightroom = photo.with_suffix(".xmp")
+    if sidecar_style == "lightroom" or lightroom.is_file():
+        return lightroom
+    return photo.with_name(photo.name + ".xmp")
+
+
+def as_list(value) -> list[str]:
+    """ExifTool gives a one-item list as a plain value: always return a list of strings."""
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return [str(v) for v in value]
+    return [str(value)]
+
+
+def safe_argument(path: Path) -> str:
+    """A path as ExifTool argument: absolute, so it never starts with '-', and on one line."""
+    text = str(path.absolute())
+    if "\n" in text or "\r" in text:
+        raise MetadataError("file name contains a line break, which ExifTool's argument stream cannot carry")
+    return text
+
+
+class Metadata:
+    """One ExifTool process, kept open for many photos (5 ms a write instead of 170 ms)."""
+
+    def __init__(self, keep_mtime: bool = False):
+        import exiftool
+
+        if shutil.which("exiftool") is None:
+            raise MetadataError(
+                "ExifTool is not installed: apt install libimage-exiftool-perl (Debian, Ubuntu), "
+                "brew install exiftool (macOS), or see https://exiftool.org"
+            )
+        self.keep_mtime = keep_mtime
+        self._tool = exiftool.ExifTool(common_args=["-G1", "-n", "-struct"], config_file=str(CONFIG_FILE))
+        self._tool.run()
+
+    def close(self) -> None:
+        if self._tool.running:
+            self._tool.terminate()
+
+    def __enter__(self) -> Metadata:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _run(self, *args: str) -> str:
+        if not self._tool.running:  # ExifTool died: start a new one rather than stopping the whole run
+            self._tool.run()
+        try:
+            output = self._tool.execute(*args)
+        except Exception as error:  # pyexiftool raises several kinds when the process dies
+            self._tool.terminate() if self._tool.running else None
+            raise MetadataError(f"ExifTool failed: {error}") from None
+        if self._tool.last_status:
+            raise MetadataError(_first_error(self._tool.last_stderr or "") or "ExifTool failed")
+        return output
+
+    def read(self, target: Path) -> TagRecord:
+        """The keyword fields and emotag's record of one file; an empty record for a sidecar not yet made."""
+        if not target.exists() and target.suffix.lower() == ".xmp":
+            return TagRecord()
+        fields = [f"-{name}" for name in KEYWORD_FIELDS] + ["-XMP-emotag:all", f"-{CHARSET}"]
+        output = self._run("-j", *fields, safe_argument(target))
+        try:
+            data = json.loads(output)[0]
+        except (ValueError, IndexError):
+            raise MetadataError("ExifTool could not read the metadata") from None
+        return TagRecord(
+            fields={name: as_list(data[name]) for name in KEYWORD_FIELDS if name in data},
+            added={name: as_list(data.get(tag)) for name, tag in ADDED_TAG.items()},
+            created=as_list(data.get(CREATED_TAG)),
+            model_version=str(data["XMP-emotag:ModelVersion"]) if "XMP-emotag:ModelVersion" in data else None,
+            emotions=as_list(data.get("XMP-emotag:Emotions")),
+            faces=_faces(data.get("XMP-emotag:Faces")),
+            charset=_charset(data.get(CHARSET)),
+        )
+
+    def write(self, target: Path, record: TagRecord, ours: dict[str, list[str]], own: dict) -> None:
+        """Put emotag's keywords (`ours`) and record (`own`) into `target`, keeping every value the user set."""
+        arguments = []
+        created = list(record.created)
+        for name in supported_fields(target):
+            current = record.fields.get(name)
+            new, added = merge(current, record.added.get(name, []), ours.get(name, []))
+            if current is None and added and name not in created:
+                created.append(name)
+            arguments += list_arguments(name, new)
+            arguments += list_arguments(ADDED_TAG[name], added)
+        if ours.get(IPTC_KEYWORDS) and IPTC_KEYWORDS in supported_fields(target) and record.charset != "UTF8":
+            # IPTC text is Latin-1 unless declared: declare UTF-8 so any label survives, and remember doing so
+            if record.charset is None and CHARSET not in created:
+                created.append(CHARSET)
+            arguments.append(f"-{CHARSET}=UTF8")
+        arguments += list_arguments(CREATED_TAG, created)
+        arguments += own_arguments(own)
+        self._write(target, arguments)
+
+    def untag(self, target: Path, record: TagRecord) -> None:
+        """Restore every keyword field to what it held before emotag, and remove emotag's record."""
+        if not target.exists():
+            return
+        arguments = []
+        for name in supported_fields(target):
+            if name not in record.fields:
+                continue
+            before = user_values(record.fields[name], record.added.get(name, []))
+            arguments += list_arguments(name, before)
+        if CHARSET in record.created:
+            arguments.append(f"-{CHARSET}=")
+        arguments += [f"-XMP-emotag:{tag}=" for tag in OWN_TAGS]
+        self._write(target, arguments)
+
+    def _write(self, target: Path, arguments: list[str]) -> None:
+        if not target.exists() and target.suffix.lower() == ".xmp":
+            create_sidecar(target)
+        flags = ["-overwrite_original"] + (["-P"] if self.keep_mtime else [])
+        output = self._run(*flags, *arguments, safe_argument(target))
+        if "1 image files updated" not in output and "1 image files unchanged" not in output:
+            raise MetadataError(_first_error(self._tool.last_stderr or output) or "ExifTool did not write the file")
+
+    def preview(self, raw: Path) -> tuple[bytes, int | None]:
+        """The largest JPEG preview a raw file embeds, and the raw's orientation."""
+        orientation = None
+        data = json.loads(self._run("-j", "-IFD0:Orientation", safe_argument(raw)) or "[{}]")
+        if data and "IFD0:Orientation" in data[0]:
+            orientation = int(data[0]["IFD0:Orientation"])
+        for tag in ("JpgFromRaw", "PreviewImage", "OtherImage", "ThumbnailImage"):
+            image = self._tool.execute("-b", f"-{tag}", safe_argument(raw), raw_bytes=True)
+            if image[:2] == b"\xff\xd8":
+                return image, orientation
+        return b"", orientation
+
+
+def supported_fields(target: Path) -> tuple[str, ...]:
+    """The keyword fields the file's format can hold: IPTC only in JPEG and TIFF-based files."""
+    if target.suffix.lower() in IPTC_FORMATS:
+        return KEYWORD_FIELDS
+    return tuple(name for name in KEYWORD_FIELDS if name != IPTC_KEYWORDS)
+
+
+def list_arguments(name: str, values: list[str]) -> list[str]:
+    """ExifTool arguments that set a list tag to exactly `values`, in order; no values deletes the tag."""
+    return [f"-{name}="] + [f"-{name}={value}" for value in values]
+
+
+def own_arguments(own: dict) -> list[str]:
+    """Arguments for emotag's record: model version, date, threshold, emotions, and every face."""
+    now = datetime.now(timezone.utc).strftime("%Y:%m:%d %H:%M:%S+00:00")
+    faces = ",".join(_face_struct(face) for face in own["faces"])
+    return [
+        f"-XMP-emotag:ModelVersion={own['model_version']}",
+        f"-XMP-emotag:AnalysisDate={now}",
+        f"-XMP-emotag:MinConfidence={own['min_confidence']}",
+        *list_arguments("XMP-emotag:Emotions", own["emotions"]),
+        "-XMP-emotag:Faces=",
+        *([f"-XMP-emotag:Faces=[{faces}]"] if own["faces"] else []),
+    ]
+
+
+def _face_struct(face: dict) -> str:
+    """One face in ExifTool's structure syntax (a Python dict would silently write an empty one)."""
+    x, y, w, h = face["box_normalised"]
+    scores = ",".join(f"{e.capitalize()}={face['scores'][e]:.4f}" for e in EMOTIONS)
+    return (
+        f"{{X={x:.4f},Y={y:.4f},W={w:.4f},H={h:.4f},Emotion={face['emotion']},"
+        f"Confidence={face['confidence']:.4f},{scores}}}"
+    )
+
+
+def _faces(value) -> list[dict]:
+    if not value:
+        return []
+    faces = value if isinstance(value, list) else [value]
+    return [face for face in faces if isinstance(face, dict)]
+
+
+def _charset(value) -> str | None:
+    """IPTC's declared character set, "UTF8" for the ISO 2022 escape ExifTool shows with -n."""
+    if value is None:
+        return None
+    return "UTF8" if str(value) in ("UTF8", "\x1b%G") else str(value)
+
+
+def _first_error(text: str) -> str:
+    for line in text.splitlines():
+        if line.startswith("Error"):
+            return line.split(" - ")[0].removeprefix("Error: ").strip()
+    return text.strip().splitlines()[0] if text.strip() else ""
+
+
+def create_sidecar(path: Path) -> None:
+    """An empty XMP sidecar, written atomically (a temporary file renamed into place)."""
+    temporary = path.with_name(f".{path.name}.emotag-tmp")
+    temporary.write_text(EMPTY_XMP, encoding="utf-8")
+    temporary.replace(path)

@@ -1,0 +1,89 @@
+"""Decide the tags: which emotions a photo gets, and the keywords that say so in each photo manager's field.
+
+A photo gets an emotion's tag when at least one readable face shows that emotion as its strongest, with at least
+the minimum confidence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from emotag.emotions import EMOTIONS
+
+DEFAULT_MIN_CONFIDENCE = 0.5
+DEFAULT_ROOT = "Emotion"
+DEFAULT_LABELS = {emotion: emotion.capitalize() for emotion in EMOTIONS}
+
+SUBJECT = "XMP-dc:Subject"
+HIERARCHICAL = "XMP-lr:HierarchicalSubject"
+TAGS_LIST = "XMP-digiKam:TagsList"
+IPTC_KEYWORDS = "IPTC:Keywords"
+KEYWORD_FIELDS = (SUBJECT, HIERARCHICAL, TAGS_LIST, IPTC_KEYWORDS)
+"""Every keyword field emotag writes, each in the form its readers expect."""
+
+
+@dataclass(frozen=True)
+class TagScheme:
+    """The keyword root and the leaf label of each emotion (configurable, English by default)."""
+
+    root: str = DEFAULT_ROOT
+    labels: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_LABELS))
+
+    def label(self, emotion: str) -> str:
+        return self.labels.get(emotion, emotion.capitalize())
+
+
+@dataclass
+class FaceReading:
+    """One face's expression: the strongest emotion, its confidence and all seven scores."""
+
+    emotion: str
+    confidence: float
+    scores: dict[str, float]
+
+    @classmethod
+    def from_scores(cls, scores: list[float]) -> FaceReading:
+        named = {emotion: float(score) for emotion, score in zip(EMOTIONS, scores)}
+        emotion = max(named, key=named.get)
+        return cls(emotion, named[emotion], named)
+
+
+def photo_emotions(readings: list[FaceReading], min_confidence: float) -> list[str]:
+    """The emotions the photo is tagged with, in FER2013 order."""
+    shown = {r.emotion for r in readings if r.confidence >= min_confidence}
+    return [emotion for emotion in EMOTIONS if emotion in shown]
+
+
+def keywords(emotions: list[str], scheme: TagScheme) -> dict[str, list[str]]:
+    """The values emotag puts in each keyword field for these emotions; empty lists when there are none."""
+    if not emotions:
+        return {name: [] for name in KEYWORD_FIELDS}
+    labels = [scheme.label(e) for e in emotions]
+    return {
+        SUBJECT: labels,
+        HIERARCHICAL: [scheme.root] + [f"{scheme.root}|{label}" for label in labels],
+        TAGS_LIST: [scheme.root] + [f"{scheme.root}/{label}" for label in labels],
+        IPTC_KEYWORDS: labels,
+    }
+
+
+def merge(current: list[str] | None, previously_added: list[str], ours: list[str]) -> tuple[list[str], list[str]]:
+    """A keyword field's new value: the user's own values, untouched and in order, then emotag's new ones.
+
+    `previously_added` is what emotag added last time (removed first); a value the user already has is not
+    added again. Returns (the field's new list, what emotag added).
+    """
+    remaining = list(previously_added)
+    user = []
+    for value in current or []:
+        if value in remaining:
+            remaining.remove(value)
+        else:
+            user.append(value)
+    added = [value for value in dict.fromkeys(ours) if value not in user]
+    return user + added, added
+
+
+def user_values(current: list[str] | None, previously_added: list[str]) -> list[str]:
+    """A keyword field as it was before emotag: its values without what emotag added."""
+    return merge(current, previously_added, [])[0]

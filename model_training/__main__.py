@@ -1,0 +1,151 @@
+"""`python -m model_training train|evaluate|calibrate`: see model_training/README.md."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+
+from model_training import data
+from model_training.evaluate import fit_temperature, metrics, report, save_figures, save_plots
+
+log = logging.getLogger("model_training")
+DEFAULT_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "fer2013"
+DEFAULT_MODELS = Path(__file__).resolve().parent.parent / "models"
+
+
+def setup_logging(log_file: Path | None) -> None:
+    handlers: list[logging.Handler] = [logging.StreamHandler()]
+    if log_file:
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        handlers.append(logging.FileHandler(log_file))
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", handlers=handlers)
+
+
+def limited(faces: data.FaceSet, limit: int | None, seed: int) -> data.FaceSet:
+    """A random `limit` faces (for smoke runs), or all of them."""
+    if not limit or limit >= len(faces):
+        return faces
+    return faces.subset(np.random.default_rng(seed).permutation(len(faces))[:limit])
+
+
+def evaluate_folder(models: Path, faces: data.FaceSet, plots: Path | None, title: str) -> dict:
+    """Score the exported model through the runtime's own loader, so the figures are what users get."""
+    from emotag.expressions import ExpressionModel
+
+    model = ExpressionModel(models)
+    figures = metrics(model.classify(faces.images), faces.labels)
+    figures["model_version"] = model.version
+    print(f"== {title}\n{report(figures)}", flush=True)
+    if plots:
+        save_plots(model.classify(faces.images), faces.labels, figures, plots, title)
+        save_figures(figures, plots / "figures.json")
+    return figures
+
+
+def calibrate(models: Path, val: data.FaceSet) -> float:
+    """Refit the exported model's temperature on the validation split and store it."""
+    from emotag.expressions import MODEL_CARD_FILE, ExpressionModel
+
+    model = ExpressionModel(models)
+    temperature = fit_temperature(model.logits(val.images), val.labels)
+    card = json.loads((models / MODEL_CARD_FILE).read_text())
+    card["temperature"] = round(temperature, 4)
+    (models / MODEL_CARD_FILE).write_text(json.dumps(card, indent=2) + "\n")
+    log.info("temperature %.4f", temperature)
+    return temperature
+
+
+def command_train(args: argparse.Namespace) -> None:
+    from model_training.export import export
+    from model_training.train import train
+
+    setup_logging(args.run / "train.log")
+    started = time.monotonic()
+    train_set = limited(data.load(args.data, "train"), args.limit, args.seed)
+    val_set = limited(data.load(args.data, "val"), args.limit, args.seed)
+    model = train(train_set, val_set, args.run, epochs=args.epochs, batch_size=args.batch_size, seed=args.seed)
+    minutes = (time.monotonic() - started) / 60
+    export(
+        model,
+        args.models,
+        args.version,
+        1.0,
+        mirror=not args.no_mirror,
+        extra={"training_minutes": round(minutes, 1), "epochs": args.epochs, "seed": args.seed},
+    )
+    calibrate(args.models, val_set)
+    evaluate_folder(args.models, val_set, args.models / "evaluation", "FER2013 PublicTest")
+
+
+def command_evaluate(args: argparse.Namespace) -> None:
+    setup_logging(None)
+    faces = limited(data.load(args.data, args.split), args.limit, 0)
+    evaluate_folder(args.models, faces, args.plots, f"FER2013 {args.split}")
+
+
+def command_calibrate(args: argparse.Namespace) -> None:
+    setup_logging(None)
+    calibrate(args.models, data.load(args.data, "val"))
+
+
+def command_framing(args: argparse.Namespace) -> None:
+    from model_training import framing
+
+    setup_logging(None)
+    if args.check:
+        from emotag.expressions import ExpressionModel
+
+        model = ExpressionModel(args.models)
+        for row in framing.check_framing(data.load(args.data, "val"), model.classify, limit=args.limit or 2000):
+            print(f"{row['framing']:<32} accuracy {row['accuracy']:.4f} on {row['faces']} faces")
+        return
+    template = framing.measure_template(data.load(args.data, "train"), limit=args.limit or 4000)
+    framing.write_template(template)
+    print(json.dumps(template, indent=2))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m model_training", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--data",
+        type=Path,
+        default=DEFAULT_DATA,
+        help="folder of .npz archives, a fer2013.csv, or a folder with train/ and test/ image folders",
+    )
+    common.add_argument("--models", type=Path, default=DEFAULT_MODELS, help="where the exported model lives")
+    common.add_argument("--limit", type=int, help="use only this many faces per split (smoke runs)")
+
+    train = sub.add_parser("train", parents=[common], help="train, export, calibrate and evaluate")
+    train.add_argument("--run", type=Path, default=Path("runs/expression"), help="checkpoints and logs; resumes")
+    train.add_argument("--epochs", type=int, default=50)
+    train.add_argument("--batch-size", type=int, default=128)
+    train.add_argument("--seed", type=int, default=1234)
+    train.add_argument("--version", default="1.0.0")
+    train.add_argument("--no-mirror", action="store_true", help="do not average each face with its mirror image")
+    train.set_defaults(run_command=command_train)
+
+    evaluate = sub.add_parser("evaluate", parents=[common], help="score the exported model on a split")
+    evaluate.add_argument("--split", choices=["train", "val", "test"], default="val")
+    evaluate.add_argument("--plots", type=Path, help="write confusion.png, reliability.png and figures.json here")
+    evaluate.set_defaults(run_command=command_evaluate)
+
+    calibrate_cmd = sub.add_parser("calibrate", parents=[common], help="refit the temperature on the val split")
+    calibrate_cmd.set_defaults(run_command=command_calibrate)
+
+    framing_cmd = sub.add_parser("framing", parents=[common], help="measure FER2013's face framing (template)")
+    framing_cmd.add_argument("--check", action="store_true", help="score the model on re-cut validation faces")
+    framing_cmd.set_defaults(run_command=command_framing)
+
+    args = parser.parse_args(argv)
+    args.run_command(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,132 @@
+"""Measure a model the way users meet it: accuracy, per-class precision and recall, confusions, calibration."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from emotag.emotions import EMOTIONS
+
+CASE_STUDY = ("angry", "happy", "sad", "neutral")
+ECE_BINS = 15
+
+
+def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, bins: int = ECE_BINS) -> float:
+    """Mean gap between confidence and accuracy over equal-width confidence bins, weighted by bin size."""
+    confidence = probs.max(axis=1)
+    correct = probs.argmax(axis=1) == labels
+    edges = np.linspace(0, 1, bins + 1)
+    which = np.clip(np.digitize(confidence, edges[1:-1]), 0, bins - 1)
+    gap = 0.0
+    for b in range(bins):
+        inside = which == b
+        if inside.any():
+            gap += inside.mean() * abs(correct[inside].mean() - confidence[inside].mean())
+    return float(gap)
+
+
+def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
+    """The temperature that minimises the negative log-likelihood of `labels` (a 1-D search, coarse then fine)."""
+
+    def nll(t: float) -> float:
+        scaled = logits / t
+        scaled = scaled - scaled.max(axis=1, keepdims=True)
+        log_probs = scaled - np.log(np.exp(scaled).sum(axis=1, keepdims=True))
+        return float(-log_probs[np.arange(len(labels)), labels].mean())
+
+    grid = np.exp(np.linspace(np.log(0.1), np.log(10.0), 93))
+    best = grid[np.argmin([nll(t) for t in grid])]
+    fine = np.linspace(best * 0.95, best * 1.05, 41)
+    return float(fine[np.argmin([nll(t) for t in fine])])
+
+
+def metrics(probs: np.ndarray, labels: np.ndarray) -> dict:
+    """Every figure the model card reports, as plain data."""
+    predicted = probs.argmax(axis=1)
+    n = len(EMOTIONS)
+    confusion = np.zeros((n, n), dtype=int)
+    np.add.at(confusion, (labels, predicted), 1)
+    four = [EMOTIONS.index(e) for e in CASE_STUDY]
+    of_four = np.isin(labels, four)
+    predicted_four = np.array(four)[probs[of_four][:, four].argmax(axis=1)]
+    per_class = {}
+    for i, emotion in enumerate(EMOTIONS):
+        said = confusion[:, i].sum()
+        true = confusion[i].sum()
+        per_class[emotion] = {
+            "precision": float(confusion[i, i] / said) if said else 0.0,
+            "recall": float(confusion[i, i] / true) if true else 0.0,
+            "support": int(true),
+        }
+    return {
+        "faces": int(len(labels)),
+        "accuracy_7": float((predicted == labels).mean()),
+        "accuracy_4": float((predicted_four == labels[of_four]).mean()),
+        "ece_15": expected_calibration_error(probs, labels),
+        "per_class": per_class,
+        "confusion": confusion.tolist(),
+    }
+
+
+def report(figures: dict) -> str:
+    """The figures as text for a terminal and the model card."""
+    lines = [
+        f"faces {figures['faces']}",
+        f"accuracy, 7 classes: {figures['accuracy_7']:.4f}",
+        f"accuracy, 4 classes ({', '.join(CASE_STUDY)}): {figures['accuracy_4']:.4f}",
+        f"expected calibration error (15 bins): {figures['ece_15']:.4f}",
+        "class      precision recall support",
+    ]
+    for emotion, row in figures["per_class"].items():
+        lines.append(f"{emotion:<10} {row['precision']:9.3f} {row['recall']:6.3f} {row['support']:7d}")
+    lines.append("confusion (rows: true, columns: predicted, " + " ".join(e[:3] for e in EMOTIONS) + ")")
+    lines += [f"{e[:3]:<4} " + " ".join(f"{v:4d}" for v in row) for e, row in zip(EMOTIONS, figures["confusion"])]
+    return "\n".join(lines)
+
+
+def save_plots(probs: np.ndarray, labels: np.ndarray, figures: dict, folder: Path, title: str) -> None:
+    """Write `confusion.png` and `reliability.png` into `folder`."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    folder.mkdir(parents=True, exist_ok=True)
+    confusion = np.array(figures["confusion"], dtype=float)
+    share = confusion / np.maximum(confusion.sum(axis=1, keepdims=True), 1)
+    fig, ax = plt.subplots(figsize=(6, 5))
+    ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
+    for (i, j), value in np.ndenumerate(share):
+        ax.text(j, i, f"{value:.2f}", ha="center", va="center", color="white" if value > 0.5 else "black", fontsize=8)
+    ax.set_xticks(range(len(EMOTIONS)), EMOTIONS, rotation=45)
+    ax.set_yticks(range(len(EMOTIONS)), EMOTIONS)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(f"{title}: share of each true class")
+    fig.tight_layout()
+    fig.savefig(folder / "confusion.png", dpi=100)
+    plt.close(fig)
+
+    confidence = probs.max(axis=1)
+    correct = probs.argmax(axis=1) == labels
+    edges = np.linspace(0, 1, ECE_BINS + 1)
+    which = np.clip(np.digitize(confidence, edges[1:-1]), 0, ECE_BINS - 1)
+    centres = (edges[:-1] + edges[1:]) / 2
+    accuracy = [correct[which == b].mean() if (which == b).any() else np.nan for b in range(ECE_BINS)]
+    fig, ax = plt.subplots(figsize=(5, 5))
+    ax.bar(centres, accuracy, width=1 / ECE_BINS, edgecolor="black", alpha=0.7, label="accuracy")
+    ax.plot([0, 1], [0, 1], "k--", label="perfect calibration")
+    ax.set_xlabel("confidence")
+    ax.set_ylabel("accuracy")
+    ax.set_title(f"{title}: ECE {figures['ece_15']:.3f}")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(folder / "reliability.png", dpi=100)
+    plt.close(fig)
+
+
+def save_figures(figures: dict, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(figures, indent=2) + "\n")

@@ -1,0 +1,146 @@
+"""Train the expression network on FER2013: seeded, checkpointed, resumable, logged."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from emotag.crops import prepare_crops
+from emotag.emotions import EMOTIONS
+from model_training.data import FaceSet
+from model_training.model import augmenter, build_model
+
+log = logging.getLogger("model_training")
+
+
+def soft_targets(faces: FaceSet, ferplus_weight: float) -> np.ndarray:
+    """FER2013's label, blended with the FER+ crowd's vote share where the crowd voted.
+
+    The FER2013 labels are noisy (the crowd agrees with only 63% of them); a share of the crowd's opinion is
+    label smoothing that knows which confusions are plausible. The label still dominates, because the model is
+    judged on FER2013's own labels.
+    """
+    targets = np.eye(len(EMOTIONS), dtype=np.float32)[faces.labels]
+    if faces.votes is None or ferplus_weight <= 0:
+        return targets
+    totals = faces.votes.sum(axis=1, keepdims=True)
+    voted = totals[:, 0] > 0
+    share = np.divide(faces.votes, totals, out=np.zeros_like(faces.votes), where=totals > 0)
+    targets[voted] = (1 - ferplus_weight) * targets[voted] + ferplus_weight * share[voted]
+    return targets
+
+
+def class_weights(labels: np.ndarray, power: float) -> np.ndarray:
+    """Per-class weights (largest class / this class) ** power, scaled to average 1 over the samples.
+
+    power 0.5 lifts disgust (1.5% of the data) about fourfold against happy without flooding the loss with it.
+    """
+    counts = np.bincount(labels, minlength=len(EMOTIONS)).astype(np.float64)
+    weights = (counts.max() / np.maximum(counts, 1)) ** power
+    weights /= (weights[labels]).mean()
+    return weights.astype(np.float32)
+
+
+def erase_patch(images: tf.Tensor, seed: int) -> tf.Tensor:
+    """Blank one random square (8-16 px) in half of the faces: hands, hair and glasses hide parts of real faces."""
+    batch = tf.shape(images)[0]
+    shape = [batch, 1, 1, 1]
+    size = tf.random.uniform(shape, 8, 17, dtype=tf.int32, seed=seed)
+    top = tf.random.uniform(shape, 0, 48, dtype=tf.int32, seed=seed + 1)
+    left = tf.random.uniform(shape, 0, 48, dtype=tf.int32, seed=seed + 2)
+    apply = tf.random.uniform(shape, seed=seed + 3) < 0.5
+    rows = tf.range(48)[tf.newaxis, :, tf.newaxis, tf.newaxis]
+    cols = tf.range(48)[tf.newaxis, tf.newaxis, :, tf.newaxis]
+    inside = (rows >= top) & (rows < top + size) & (cols >= left) & (cols < left + size) & apply
+    return tf.where(inside, tf.zeros_like(images), images)
+
+
+def training_batches(faces: FaceSet, targets: np.ndarray, weights: np.ndarray, batch_size: int, seed: int):
+    """A shuffled, augmented tf.data pipeline of (crops, soft targets, sample weights)."""
+    crops = prepare_crops(faces.images)
+    augment = augmenter(seed)
+    data = tf.data.Dataset.from_tensor_slices((crops, targets, weights[faces.labels]))
+    data = data.shuffle(len(crops), seed=seed, reshuffle_each_iteration=True).batch(batch_size, drop_remainder=True)
+    data = data.map(lambda x, y, w: (erase_patch(augment(x, training=True), seed), y, w), num_parallel_calls=1)
+    return data.prefetch(2)
+
+
+def train(
+    train_set: FaceSet,
+    val_set: FaceSet,
+    out: Path,
+    epochs: int = 50,
+    batch_size: int = 128,
+    learning_rate: float = 2e-3,
+    ferplus_weight: float = 0.2,
+    class_weight_power: float = 0.5,
+    patience: int = 12,
+    seed: int = 1234,
+) -> keras.Model:
+    """Train, checkpointing every epoch into `out/`; run again with the same `out` to resume after a stop.
+
+    Returns the model with the weights of the epoch with the best validation accuracy (`out/best.keras`).
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    keras.utils.set_random_seed(seed)
+    train_set = train_set.subset(~train_set.not_face) if train_set.not_face is not None else train_set
+    weights = class_weights(train_set.labels, class_weight_power)
+    log.info(
+        "training on %d faces, validating on %d; class weights %s",
+        len(train_set),
+        len(val_set),
+        dict(zip(EMOTIONS, np.round(weights, 2).tolist())),
+    )
+
+    batches = training_batches(train_set, soft_targets(train_set, ferplus_weight), weights, batch_size, seed)
+    val_targets = np.eye(len(EMOTIONS), dtype=np.float32)[val_set.labels]
+    val_data = (prepare_crops(val_set.images), val_targets)
+
+    steps = epochs * (len(train_set) // batch_size)
+    schedule = keras.optimizers.schedules.CosineDecay(
+        learning_rate / 10, steps - steps // 20, warmup_target=learning_rate, warmup_steps=steps // 20
+    )
+    model = build_model()
+    model.compile(
+        optimizer=keras.optimizers.AdamW(schedule, weight_decay=5e-4),
+        loss=keras.losses.CategoricalCrossentropy(from_logits=True),
+        metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")],
+    )
+    callbacks = [
+        keras.callbacks.BackupAndRestore(str(out / "resume")),
+        keras.callbacks.ModelCheckpoint(str(out / "best.keras"), monitor="val_accuracy", save_best_only=True),
+        keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=patience),
+        keras.callbacks.CSVLogger(str(out / "history.csv"), append=True),
+        EpochLog(),
+    ]
+    started = time.monotonic()
+    model.fit(
+        batches, epochs=epochs, validation_data=val_data, callbacks=callbacks, verbose=1 if sys.stderr.isatty() else 2
+    )
+    log.info("training took %.1f minutes", (time.monotonic() - started) / 60)
+    return keras.models.load_model(out / "best.keras")
+
+
+class EpochLog(keras.callbacks.Callback):
+    """One line per epoch in the log file, with the time it took."""
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.started = time.monotonic()
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        log.info(
+            "epoch %d: loss %.4f accuracy %.4f val_loss %.4f val_accuracy %.4f (%.0f s)",
+            epoch + 1,
+            logs.get("loss", 0),
+            logs.get("accuracy", 0),
+            logs.get("val_loss", 0),
+            logs.get("val_accuracy", 0),
+            time.monotonic() - self.started,
+        )
