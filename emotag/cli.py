@@ -245,5 +245,52 @@ def show_config():
     click.echo(as_toml(config), nl=False)
 
 
+@main.command()
+@click.argument("folders", nargs=-1, type=click.Path(path_type=Path, file_okay=False))
+@click.option("--polling", is_flag=True, help="List the folders every few seconds instead of waiting for events.")
+@click.option("--status", "show_status", is_flag=True, help="Tell whether a watcher runs, what it did, what is queued.")
+@click.option("--dry-run", is_flag=True, help="Read the faces and show the tags, but write nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per photo (JSON Lines).")
+@click.option("--force", is_flag=True, help="On start, read photos again even if this model version tagged them.")
+@click.option("--jobs", type=click.IntRange(min=0), help="Worker processes for a long backlog (default: one per core).")
+@click.option("--min-confidence", type=click.FloatRange(0, 1), help="Tag an emotion from this confidence on.")
+@click.option(
+    "--sidecar",
+    type=click.Choice(["darktable", "lightroom"]),
+    help="Sidecar name for raw files: IMG.CR2.xmp (darktable, digiKam) or IMG.xmp (Lightroom).",
+)
+@click.option("--keep-mtime", is_flag=True, default=None, help="Leave the files' modification times as they were.")
+@click.pass_context
+def watch(ctx, folders, polling, show_status, dry_run, as_json, force, jobs, min_confidence, sidecar, keep_mtime):
+    """Watch FOLDERS (recursively) and tag each photo that arrives, once it is complete. Stop with Ctrl-C."""
+    import os
+
+    from emotag.watcher import describe_status, read_statuses
+
+    if show_status:
+        statuses = read_statuses()
+        for status in statuses:
+            click.echo(json.dumps(status, ensure_ascii=False) if as_json else describe_status(status))
+        if not statuses and not as_json:
+            click.echo("no watcher has run yet")
+        sys.exit(0 if any(status["running"] for status in statuses) else 3)
+    if not folders:
+        raise click.UsageError("name at least one folder to watch")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from emotag.batch import default_jobs
+    from emotag.expressions import ModelError
+    from emotag.metadata import MetadataError
+    from emotag.watcher import Watcher
+
+    settings, config = _settings(
+        ctx, force=force, dry_run=dry_run, min_confidence=min_confidence, sidecar=sidecar, keep_mtime=keep_mtime
+    )
+    watcher = Watcher(list(folders), settings, jobs or config.jobs or default_jobs(), polling, as_json)
+    try:
+        sys.exit(watcher.run())
+    except (ModelError, MetadataError, RuntimeError, OSError) as error:
+        _fail_early(error)
+
+
 if __name__ == "__main__":
     main()

@@ -1,0 +1,650 @@
+"""Watch folders and tag each photo as it arrives: the second way of feeding the pipeline, after `emotag tag`.
+
+The file system's events only say *which* paths to look at; what happens to a photo is decided the way
+`emotag tag` decides it, by `Tagger.tag_batch` and the ledger:
+
+- A photo is handed on once its size and modification time have held still for `SETTLE_SECONDS`, and, for
+  JPEG and PNG, once it ends the way those files end (a copy that stalls half-way is not read half-way).
+- Before a settled photo is queued the ledger is asked whether this very file (path, size, time, model) is
+  done. emotag's own writes (ExifTool's `NAME_exiftool_tmp` renamed over the photo) end exactly so: the
+  ledger recorded the written file, so the event that write causes is dropped without a word.
+- On start every folder is walked once and every photo the ledger does not know is queued: photos that
+  arrived while the watcher was down, and photos a crash left half-done, are caught up the same way.
+- The main thread sleeps in `select` on a wake-up socket that file events, finished work and signals write
+  to, so an idle watcher wakes for nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import select
+import signal
+import socket
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from emotag.photos import is_photo
+from emotag.pipeline import PhotoResult, Settings, Tagger, find_photos
+
+log = logging.getLogger("emotag")
+
+SETTLE_SECONDS = 1.0
+"""How long a photo's size and time must hold still before it is read."""
+UNFINISHED_SECONDS = 10.0
+"""A JPEG or PNG that does not end like one is read anyway once it has held still this long (and then
+reported as broken if it is)."""
+LEFTOVER_SECONDS = 5.0
+"""An ExifTool temporary file unchanged this long belongs to a write that was killed."""
+WATCH_BATCH = 8
+"""Photos tagged together: enough for the model to read their faces in one call, few enough that a stop
+signal is answered within a few seconds."""
+POOL_BACKLOG = 64
+"""A backlog this long (a card import) is worked by `--jobs` worker processes, as `emotag tag` would."""
+POLL_SECONDS = 2.0
+"""How often `--polling` lists the folders."""
+EXIFTOOL_TMP = "_exiftool_tmp"
+TEMPORARY_SUFFIXES = (".tmp", ".temp", ".part", ".partial", ".crdownload", ".download", ".swp", "~")
+JPEG_SUFFIXES = frozenset({".jpg", ".jpeg", ".jpe"})
+JPEG_END = b"\xff\xd9"
+PNG_END = b"IEND\xaeB`\x82"
+
+
+def is_candidate(path: Path, roots: Iterable[Path]) -> bool:
+    """Whether a path may be a new photo: a photo format, not hidden, not a temporary or ExifTool's own file."""
+    name = path.name
+    if name.endswith(EXIFTOOL_TMP) or name.lower().endswith(TEMPORARY_SUFFIXES) or name.startswith("~$"):
+        return False
+    if not is_photo(path):  # also rules out sidecars (.xmp)
+        return False
+    for root in roots:
+        try:
+            inside = path.relative_to(root).parts
+        except ValueError:
+            continue
+        return not any(part.startswith(".") for part in inside)
+    return False
+
+
+def stat_key(path: Path) -> tuple[int, int] | None:
+    """Size and modification time, or None for a file that is gone (or is a folder)."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return (stat.st_size, stat.st_mtime_ns) if not os.path.isdir(path) else None
+
+
+def looks_complete(path: Path) -> bool:
+    """Whether a JPEG or PNG ends as such files end. Other formats have no cheap test, so they pass."""
+    suffix = path.suffix.lower()
+    ending = JPEG_END if suffix in JPEG_SUFFIXES else PNG_END if suffix == ".png" else None
+    if ending is None:
+        return True
+    try:
+        with open(path, "rb") as file:
+            file.seek(0, os.SEEK_END)
+            file.seek(max(0, file.tell() - 64))
+            tail = file.read().rstrip(b"\0\r\n ")
+    except OSError:
+        return True  # let the tagger say what is wrong with it
+    return tail.endswith(ending) or (ending == JPEG_END and ending in tail[-32:])
+
+
+@dataclass
+class Sighting:
+    """What a photo looked like when last seen, and when to look again."""
+
+    key: tuple[int, int]
+    changed_at: float
+    due: float
+
+
+class Arrivals:
+    """Photos that have arrived and are settling. Filled by the observer thread, emptied by the main one."""
+
+    def __init__(self, settle: float = SETTLE_SECONDS, unfinished: float = UNFINISHED_SECONDS):
+        self.settle = settle
+        self.unfinished = unfinished
+        self._seen: dict[Path, Sighting] = {}
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._seen)
+
+    def note(self, path: Path) -> None:
+        """Something happened to `path`: look again once it has held still."""
+        key = stat_key(path)
+        now = time.monotonic()
+        with self._lock:
+            if key is None:
+                self._seen.pop(path, None)
+            else:
+                self._seen[path] = Sighting(key, now, now + self.settle)
+
+    def forget(self, path: Path) -> None:
+        with self._lock:
+            self._seen.pop(path, None)
+
+    def next_due(self, now: float) -> float | None:
+        """Seconds until a photo should be looked at again; None when nothing is settling."""
+        with self._lock:
+            if not self._seen:
+                return None
+            return max(0.0, min(s.due for s in self._seen.values()) - now)
+
+    def settled(self, now: float) -> list[Path]:
+        """The photos that held still long enough, in arrival order; they leave the list."""
+        with self._lock:
+            due = [(path, s) for path, s in self._seen.items() if s.due <= now]
+        ready = []
+        for path, sighting in due:
+            key = stat_key(path)
+            complete = key is not None and key == sighting.key and looks_complete(path)
+            with self._lock:
+                if self._seen.get(path) is not sighting:
+                    continue  # noted again meanwhile
+                if key is None:
+                    del self._seen[path]
+                elif key != sighting.key:
+                    self._seen[path] = Sighting(key, now, now + self.settle)
+                elif complete or now - sighting.changed_at >= self.unfinished:
+                    del self._seen[path]
+                    ready.append(path)
+                else:
+                    sighting.due = now + self.settle
+        return ready
+
+
+class Waker:
+    """A socket pair the main thread sleeps on; any thread, or a signal, wakes it by writing a byte."""
+
+    def __init__(self):
+        self._read, self._write = socket.socketpair()
+        self._read.setblocking(False)
+        self._write.setblocking(False)
+
+    def fileno(self) -> int:
+        return self._write.fileno()
+
+    def wake(self) -> None:
+        with contextlib.suppress(OSError):  # a full buffer: a wake-up is already pending
+            self._write.send(b"!")
+
+    def sleep(self, timeout: float | None) -> None:
+        select.select([self._read], [], [], timeout)
+        with contextlib.suppress(OSError):
+            while self._read.recv(4096):
+                pass
+
+    def close(self) -> None:
+        self._read.close()
+        self._write.close()
+
+
+def _observer_events():
+    from watchdog.events import (
+        DirCreatedEvent,
+        DirMovedEvent,
+        FileClosedEvent,
+        FileCreatedEvent,
+        FileDeletedEvent,
+        FileModifiedEvent,
+        FileMovedEvent,
+    )
+
+    return [
+        FileCreatedEvent,
+        FileModifiedEvent,
+        FileClosedEvent,
+        FileMovedEvent,
+        FileDeletedEvent,
+        DirCreatedEvent,
+        DirMovedEvent,
+    ]
+
+
+def make_handler(roots: list[Path], arrivals: Arrivals, waker: Waker):
+    """A watchdog handler that notes candidate photos; it never reads a photo or touches the ledger."""
+    from watchdog.events import FileSystemEventHandler
+
+    class ArrivalsHandler(FileSystemEventHandler):
+        def on_any_event(self, event) -> None:
+            if event.is_directory:
+                return  # a folder's files come as their own events (watchdog walks a folder moved in)
+            if event.event_type == "deleted":
+                arrivals.forget(Path(os.fsdecode(event.src_path)))
+                return
+            if event.event_type == "moved":
+                arrivals.forget(Path(os.fsdecode(event.src_path)))
+                path = Path(os.fsdecode(event.dest_path))
+            else:
+                path = Path(os.fsdecode(event.src_path))
+            if is_candidate(path, roots):
+                arrivals.note(path)
+                waker.wake()
+
+    return ArrivalsHandler()
+
+
+class OverflowAlarm(logging.Handler):
+    """watchdog only logs when the kernel drops events (a very large import): take that as a call to rescan."""
+
+    def __init__(self, alarm: Callable[[], None]):
+        super().__init__(logging.WARNING)
+        self.alarm = alarm
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if "overflow" in record.getMessage().lower():
+            self.alarm()
+
+
+def clear_leftover(photo: Path, sidecar_style: str) -> str | None:
+    """Remove ExifTool's temporary file from a write that was killed; ExifTool refuses to write beside one."""
+    from emotag.metadata import metadata_target
+
+    leftover = metadata_target(photo, sidecar_style)
+    leftover = leftover.with_name(leftover.name + EXIFTOOL_TMP)
+    try:
+        if time.time() - leftover.stat().st_mtime < LEFTOVER_SECONDS:
+            return None
+        leftover.unlink()
+    except OSError:
+        return None
+    return str(leftover)
+
+
+def _start_worker(settings: Settings) -> None:
+    """A pool worker: Ctrl-C in a terminal reaches the whole process group; only the watcher should answer it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    from emotag.batch import _start_worker as start_tagger
+
+    start_tagger(settings)
+
+
+class Workers:
+    """Where photos are tagged: this process's Tagger, or worker processes while a long backlog lasts."""
+
+    def __init__(self, tagger: Tagger, settings: Settings, jobs: int, waker: Waker):
+        self.tagger = tagger
+        self.settings = settings
+        self.jobs = jobs
+        self.waker = waker
+        self._pool = None
+        self._in_flight = 0
+        self._finished: list[PhotoResult] = []
+        self._lock = threading.Lock()
+
+    @property
+    def busy(self) -> bool:
+        return self._in_flight > 0
+
+    def has_room(self, backlog: int) -> bool:
+        """Whether another batch may start now; a long backlog starts the worker processes."""
+        if self._pool is None and self.jobs > 1 and backlog >= POOL_BACKLOG:
+            self._start_pool()
+        limit = self.jobs if self._pool is not None else 1
+        return self._in_flight < limit and not (self._pool is None and self._finished)
+
+    def submit(self, photos: list[Path]) -> None:
+        if self._pool is None:
+            from emotag.batch import _guarded
+
+            self._finished += _guarded(self.tagger, photos)
+            return
+        from emotag.batch import _tag_chunk
+
+        self._in_flight += 1
+        self._pool.apply_async(
+            _tag_chunk,
+            (photos,),
+            callback=self._done,
+            error_callback=lambda error: self._done([PhotoResult(str(p), "error", error=str(error)) for p in photos]),
+        )
+
+    def _done(self, results: list[PhotoResult]) -> None:
+        with self._lock:
+            self._finished += results
+            self._in_flight -= 1
+        self.waker.wake()
+
+    def finished(self) -> list[PhotoResult]:
+        with self._lock:
+            results, self._finished = self._finished, []
+        return results
+
+    def _start_pool(self) -> None:
+        import multiprocessing
+
+        log.info("starting %d worker processes for the backlog", self.jobs)
+        context = multiprocessing.get_context("spawn")  # TensorFlow and forked threads do not mix
+        with ignoring_interrupts():
+            self._pool = context.Pool(self.jobs, initializer=_start_worker, initargs=(self.settings,))
+
+    def stop_pool(self) -> None:
+        """Let the worker processes go (their memory with them) once the backlog is done."""
+        if self._pool is not None and not self._in_flight:
+            self._pool.close()
+            self._pool.join()
+            self._pool = None
+
+    def drain(self, wait: Callable[[], None]) -> None:
+        """Wait for the batches in hand, then stop the worker processes."""
+        while self._in_flight:
+            wait()
+        self.stop_pool()
+
+
+class ignoring_interrupts:
+    """Ignore SIGINT while starting child processes (ExifTool, workers): they inherit it, so Ctrl-C in a terminal
+    reaches only the watcher, which finishes the photo in hand."""
+
+    def __enter__(self):
+        self._before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def __exit__(self, *exc):
+        signal.signal(signal.SIGINT, self._before)
+
+
+def status_folder() -> Path:
+    from emotag.ledger import default_location
+
+    return default_location().parent / "watch"
+
+
+def is_running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def write_status(path: Path, status: dict) -> None:
+    """Write the status file whole (a temporary file renamed over it), so a reader never sees half of it."""
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(json.dumps(status, ensure_ascii=False, indent=1), encoding="utf-8")
+    temporary.replace(path)
+
+
+def read_statuses(folder: Path | None = None) -> list[dict]:
+    """Every watcher's last status, with `running` set from whether its process is alive."""
+    folder = folder or status_folder()
+    statuses = []
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        try:
+            status = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        status["running"] = status.get("state") != "stopped" and is_running(int(status.get("pid", 0)))
+        statuses.append(status)
+    return statuses
+
+
+def describe_status(status: dict) -> str:
+    """A watcher's status for a person."""
+    done = status.get("done", {})
+    if status["running"]:
+        head = f"watcher {status['pid']}: running since {status['started']} ({status['state']})"
+    elif status.get("state") == "stopped":
+        head = f"watcher {status['pid']}: stopped at {status['updated']}"
+    else:
+        head = f"watcher {status['pid']}: not running; it ended without stopping (last seen {status['updated']})"
+    lines = [
+        head,
+        f"  folders: {', '.join(status.get('folders', []))} ({status.get('observer', '?')})",
+        f"  since start: {summary(done)}",
+        f"  queued: {status.get('queued', 0)}",
+    ]
+    if status.get("last"):
+        last = status["last"]
+        lines.append(f"  last: {last['status']} {last['path']} at {last['at']}")
+    return "\n".join(lines)
+
+
+def summary(counts: dict) -> str:
+    return (
+        f"{counts.get('tagged', 0)} tagged, {counts.get('no_faces', 0)} no faces, "
+        f"{counts.get('skipped', 0)} skipped, {counts.get('unchanged', 0)} unchanged, {counts.get('error', 0)} errors"
+    )
+
+
+def describe_result(result: PhotoResult, dry_run: bool) -> str:
+    """One line per photo, for the operator's log."""
+    if result.status == "tagged":
+        verb = "would tag" if dry_run else "tagged"
+        return f"{verb} {result.path}: {', '.join(result.tags) or 'no emotion above the threshold'}"
+    if result.status == "no_faces":
+        return f"no faces {result.path}"
+    if result.status == "skipped":
+        return f"skipped {result.path}: faces too small to read"
+    if result.status == "unchanged":
+        return f"unchanged {result.path}: already tagged by this model"
+    return f"error {result.path}: {result.error}"
+
+
+def now_text() -> str:
+    return datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+class Watcher:
+    """Watch `folders` and feed settled photos, in batches, to the same Tagger `emotag tag` uses."""
+
+    def __init__(self, folders: list[Path], settings: Settings, jobs: int = 1, polling: bool = False, as_json=False):
+        self.roots = [Path(os.path.abspath(folder)) for folder in folders]
+        self.settings = settings
+        self.jobs = jobs
+        self.polling = polling
+        self.as_json = as_json
+        self.arrivals = Arrivals()
+        self.backlog: dict[Path, None] = {}  # settled photos, in order, each once
+        self.counts: Counter = Counter()
+        self.waker = Waker()
+        self.stopping = False
+        self.rescan = False
+        self.state = "starting"
+        self.last: dict | None = None
+        self.started = now_text()
+        self.status_path = status_folder() / f"{os.getpid()}.json"
+        self.tagger: Tagger | None = None
+        self.workers: Workers | None = None
+        self.observer = None
+        self._saved_queued = 0
+        self._stamp = "JOURNAL_STREAM" not in os.environ  # journald stamps lines itself
+
+    # -- output -----------------------------------------------------------------------------------------------
+
+    def say(self, message: str) -> None:
+        stamp = f"{datetime.now():%Y-%m-%d %H:%M:%S} " if self._stamp else ""
+        print(f"{stamp}emotag: {message}", file=sys.stderr, flush=True)
+
+    def report(self, result: PhotoResult) -> None:
+        self.counts[result.status] += 1
+        self.last = {"path": result.path, "status": result.status, "at": now_text()}
+        self.say(describe_result(result, self.settings.dry_run))
+        if self.as_json:
+            print(json.dumps(result.to_json(), ensure_ascii=False), flush=True)
+
+    def queued(self) -> int:
+        """Photos settling, waiting, and (about) in hand."""
+        in_hand = WATCH_BATCH if self.workers and self.workers.busy else 0
+        return len(self.arrivals) + len(self.backlog) + in_hand
+
+    def save_status(self) -> None:
+        status = {
+            "pid": os.getpid(),
+            "started": self.started,
+            "updated": now_text(),
+            "state": self.state,
+            "folders": [str(root) for root in self.roots],
+            "observer": "polling" if self.polling else "native",
+            "queued": self.queued(),
+            "done": dict(self.counts),
+            "last": self.last,
+        }
+        self._saved_queued = status["queued"]
+        try:
+            write_status(self.status_path, status)
+        except OSError as error:
+            log.warning("cannot write the status file %s: %s", self.status_path, error)
+
+    # -- life cycle -------------------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Load the models and ExifTool, start watching, and queue what arrived while no watcher ran."""
+        from emotag.ledger import Ledger
+
+        for root in self.roots:
+            if not root.is_dir():
+                raise FileNotFoundError(f"{root}: no such folder")
+        with ignoring_interrupts():
+            self.tagger = Tagger(self.settings, Ledger())
+        self.version = self._warm_up()
+        self.workers = Workers(self.tagger, self.settings, self.jobs, self.waker)
+        self._forget_dead_watchers()
+        for number in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(number, self._on_stop_signal)
+        signal.set_wakeup_fd(self.waker.fileno(), warn_on_full_buffer=False)
+        logging.getLogger("watchdog").addHandler(OverflowAlarm(self._on_overflow))
+        self.observer = self._observe()
+        caught_up = self.scan()
+        kind = f"polling every {POLL_SECONDS:g} s" if self.polling else "file system events"
+        self.say(f"watching {', '.join(map(str, self.roots))} ({kind}); {caught_up} photos to catch up")
+        self.state = "catching up" if caught_up else "idle"
+        self.save_status()
+
+    def _warm_up(self) -> str:
+        """Load the model and face finder now, so the first photo is tagged in seconds, not after TensorFlow."""
+        import numpy as np
+
+        from emotag.emotions import CROP_SIZE
+
+        self.tagger.model.classify(np.zeros((1, CROP_SIZE, CROP_SIZE), dtype=np.uint8))
+        _ = self.tagger.finder
+        return self.tagger.model.version
+
+    def _observe(self):
+        if self.polling:
+            from watchdog.observers.polling import PollingObserver
+
+            observer = PollingObserver(timeout=POLL_SECONDS)
+        else:
+            from watchdog.observers import Observer
+
+            observer = Observer()
+        handler = make_handler(self.roots, self.arrivals, self.waker)
+        for root in self.roots:
+            observer.schedule(handler, str(root), recursive=True, event_filter=_observer_events())
+        observer.daemon = True
+        observer.start()
+        return observer
+
+    def scan(self) -> int:
+        """Queue every photo under the folders that the ledger does not know as done (catch-up, rescan)."""
+        count = 0
+        for photo in find_photos(self.roots):
+            if self.settings.force or not self.tagger.ledger.is_done(photo, self.version):
+                self.arrivals.note(photo)
+                count += 1
+        return count
+
+    def _on_stop_signal(self, number, frame) -> None:
+        self.stopping = True
+
+    def _on_overflow(self) -> None:
+        self.rescan = True
+        self.waker.wake()
+
+    def _forget_dead_watchers(self) -> None:
+        self.status_path.parent.mkdir(parents=True, exist_ok=True)
+        for status in read_statuses(self.status_path.parent):
+            if not status["running"]:
+                (self.status_path.parent / f"{status['pid']}.json").unlink(missing_ok=True)
+
+    # -- the loop ---------------------------------------------------------------------------------------------
+
+    def run(self) -> int:
+        """Tag photos as they settle until SIGTERM or SIGINT; returns the exit status (0)."""
+        try:
+            self.start()
+            while not self.stopping:
+                self.step()
+        finally:
+            self.stop()
+        return 0
+
+    def step(self) -> None:
+        """One turn: take in settled photos, start what there is room for, report what finished, then sleep."""
+        if self.rescan:
+            self.rescan = False
+            self.say(f"events were lost; looked through the folders again: {self.scan()} photos queued")
+        self._take_settled()
+        while self.backlog and self.workers.has_room(len(self.backlog)) and not self.stopping:
+            self.workers.submit(self._next_batch())
+        self._report_finished()
+        if self.stopping:
+            return
+        if not self.backlog and not self.workers.busy:
+            self.workers.stop_pool()
+            if self.state != "idle" or self._saved_queued != self.queued():
+                self.state = "idle"
+                self.save_status()
+        if self.backlog and not self.workers.busy and self.workers.has_room(len(self.backlog)):
+            return  # more to do in this process: no sleep
+        self.waker.sleep(self.arrivals.next_due(time.monotonic()))
+
+    def _take_settled(self) -> None:
+        for photo in self.arrivals.settled(time.monotonic()):
+            if photo in self.backlog:
+                continue
+            if not self.settings.force and self.tagger.ledger.is_done(photo, self.version):
+                continue  # done: most often emotag's own write coming back as an event
+            self.backlog[photo] = None
+        if self.backlog and self.state == "idle":
+            self.state = "working"
+            self.save_status()
+
+    def _next_batch(self) -> list[Path]:
+        batch = list(self.backlog)[:WATCH_BATCH]
+        for photo in batch:
+            del self.backlog[photo]
+            removed = clear_leftover(photo, self.settings.sidecar)
+            if removed:
+                self.say(f"removed {removed}, left by an interrupted write")
+        return batch
+
+    def _report_finished(self) -> None:
+        results = self.workers.finished()
+        for result in results:
+            self.report(result)
+        if results:
+            self.save_status()
+
+    def stop(self) -> None:
+        """Finish the batches in hand, then let everything go. What was still queued is caught up on next start."""
+        if self.workers:
+            self.workers.drain(lambda: (self.waker.sleep(1.0), self._report_finished()))
+            self._report_finished()
+        if self.observer:
+            self.observer.stop()
+            self.observer.join(timeout=5)
+        if self.tagger:
+            self.tagger.close()
+            self.tagger.ledger.close()
+        if self.observer:
+            self.state = "stopped"
+            self.save_status()
+            queued = len(self.arrivals) + len(self.backlog)
+            self.say(f"stopped: {summary(self.counts)}; {queued} left for the next start")
+        signal.set_wakeup_fd(-1)
+        self.waker.close()
