@@ -1,0 +1,68 @@
+"""The shipped model through `emotag.classify_crops`, on crops cut by the real face pipeline."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import emotag
+from emotag.crops import prepare_crops
+from emotag.emotions import EMOTIONS
+from emotag.faces import FaceFinder
+from emotag.photos import read_photo
+from tests.conftest import HAPPY_PHOTO, NEUTRAL_PHOTO, SAMPLES, SHARED
+
+
+def face_crop(name: str) -> np.ndarray:
+    faces = FaceFinder().find(read_photo(SAMPLES / name))
+    assert faces, f"no face found in {name}"
+    return faces[0].crop
+
+
+def test_probabilities_have_fer2013_columns_and_sum_to_one():
+    crops = np.stack([face_crop(HAPPY_PHOTO), face_crop(NEUTRAL_PHOTO)])
+    probabilities = emotag.classify_crops(crops)
+    assert probabilities.shape == (2, len(EMOTIONS))
+    assert np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
+    assert (probabilities >= 0).all()
+
+
+def test_known_faces_read_as_expected():
+    happy, neutral = emotag.classify_crops(np.stack([face_crop(HAPPY_PHOTO), face_crop(NEUTRAL_PHOTO)]))
+    assert EMOTIONS[happy.argmax()] == "happy"
+    assert happy[EMOTIONS.index("happy")] > 0.8
+    assert EMOTIONS[neutral.argmax()] != "happy"
+
+
+def test_batch_answers_match_single_answers():
+    crop = face_crop(HAPPY_PHOTO)
+    alone = emotag.classify_crops(crop[np.newaxis])
+    batch = emotag.classify_crops(np.stack([crop] * 300))
+    assert np.allclose(batch, alone, atol=1e-4)
+
+
+def test_empty_batch_and_bad_shapes():
+    assert emotag.classify_crops(np.zeros((0, 48, 48), np.uint8)).shape == (0, 7)
+    with pytest.raises(ValueError):
+        emotag.classify_crops(np.zeros((2, 64, 64), np.uint8))
+
+
+def test_preprocessing_ignores_exposure():
+    crop = face_crop(HAPPY_PHOTO).astype(np.float32)
+    darker = np.clip(crop * 0.5 + 10, 0, 255).astype(np.uint8)
+    assert np.allclose(prepare_crops(crop.astype(np.uint8)[None]), prepare_crops(darker[None]), atol=0.15)
+
+
+def test_training_and_tagging_share_one_preprocessing():
+    from model_training import train
+
+    assert train.prepare_crops is prepare_crops
+
+
+@pytest.mark.skipif(not (SHARED / "fer2013").is_dir(), reason="FER2013 validation split not present")
+def test_validation_accuracy_of_the_shipped_model():
+    from model_training.data import load
+
+    faces = load(SHARED / "fer2013", "val")
+    predicted = emotag.classify_crops(faces.images[:1000]).argmax(axis=1)
+    assert (predicted == faces.labels[:1000]).mean() > 0.62

@@ -1,0 +1,84 @@
+"""Where tags go and how emotag's values sit beside the user's, with the real ExifTool."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from emotag.metadata import Metadata, MetadataError, metadata_target
+from emotag.tags import HIERARCHICAL, SUBJECT, FaceReading, TagScheme, keywords, merge, photo_emotions
+from tests.conftest import HAPPY_PHOTO, SAMPLES, exiftool_tags
+
+OWN = {"model_version": "test", "min_confidence": 0.5, "emotions": ["happy"], "faces": []}
+
+
+def test_sidecar_names(tmp_path):
+    raw = tmp_path / "IMG_1.CR2"
+    raw.write_bytes(b"raw")
+    assert metadata_target(tmp_path / "IMG_1.JPG") == tmp_path / "IMG_1.JPG"
+    assert metadata_target(tmp_path / "IMG_1.dng") == tmp_path / "IMG_1.dng"
+    assert metadata_target(raw) == tmp_path / "IMG_1.CR2.xmp"
+    assert metadata_target(raw, "lightroom") == tmp_path / "IMG_1.xmp"
+    (tmp_path / "IMG_1.xmp").write_text("")
+    assert metadata_target(raw) == tmp_path / "IMG_1.xmp", "an existing Lightroom sidecar must be the one updated"
+
+
+def test_sidecar_is_created_and_a_lightroom_sidecar_keeps_its_own_values(tmp_path):
+    raw = tmp_path / "IMG_2.NEF"
+    raw.write_bytes(b"raw")
+    ours = keywords(["happy", "surprise"], TagScheme())
+    with Metadata() as metadata:
+        sidecar = metadata_target(raw)
+        metadata.write(sidecar, metadata.read(sidecar), ours, OWN)
+        assert exiftool_tags(sidecar, HIERARCHICAL)[HIERARCHICAL] == ["Emotion", "Emotion|Happy", "Emotion|Surprise"]
+        assert raw.read_bytes() == b"raw"
+
+        other = tmp_path / "IMG_3.NEF"
+        other.write_bytes(b"raw")
+        lightroom = tmp_path / "IMG_3.xmp"
+        shutil.copy(sidecar, lightroom)
+        metadata.untag(lightroom, metadata.read(lightroom))
+        import subprocess
+
+        subprocess.run(
+            ["exiftool", "-overwrite_original", "-XMP-dc:Subject=Holiday", "--", str(lightroom)],
+            check=True,
+            capture_output=True,
+        )
+        target = metadata_target(other)
+        assert target == lightroom
+        metadata.write(target, metadata.read(target), ours, OWN)
+        assert exiftool_tags(lightroom, SUBJECT)[SUBJECT] == ["Holiday", "Happy", "Surprise"]
+    assert not (tmp_path / "IMG_3.NEF.xmp").exists()
+
+
+def test_unreadable_and_vanished_files_are_metadata_errors(tmp_path):
+    with Metadata() as metadata:
+        with pytest.raises(MetadataError):
+            metadata.write(tmp_path / "gone.jpg", metadata.read(tmp_path / "x.xmp"), {}, OWN)
+        broken = tmp_path / "broken.jpg"
+        broken.write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+        with pytest.raises(MetadataError):
+            metadata.write(broken, metadata.read(broken), keywords(["happy"], TagScheme()), OWN)
+        copy = tmp_path / "fine.jpg"
+        shutil.copy(SAMPLES / HAPPY_PHOTO, copy)
+        metadata.write(copy, metadata.read(copy), keywords(["happy"], TagScheme()), OWN)  # still works after errors
+        assert metadata.read(copy).model_version == "test"
+
+
+def test_merge_keeps_user_values_in_order_and_replaces_only_emotags():
+    assert merge(None, [], ["Happy"]) == (["Happy"], ["Happy"])
+    assert merge(["B", "A"], [], ["Happy"]) == (["B", "A", "Happy"], ["Happy"])
+    assert merge(["B", "Happy", "A"], [], ["Happy"]) == (["B", "Happy", "A"], []), "the user's own Happy stays theirs"
+    assert merge(["B", "A", "Sad"], ["Sad"], ["Happy"]) == (["B", "A", "Happy"], ["Happy"])
+    assert merge(["Sad", "B"], ["Sad"], []) == (["B"], [])
+
+
+def test_a_photo_gets_each_emotion_shown_confidently_by_any_face():
+    def face(emotion, confidence):
+        return FaceReading(emotion, confidence, {})
+
+    readings = [face("sad", 0.4), face("happy", 0.9), face("happy", 0.6), face("surprise", 0.55)]
+    assert photo_emotions(readings, 0.5) == ["happy", "surprise"]
+    assert photo_emotions(readings, 0.95) == []

@@ -1,0 +1,222 @@
+"""`emotag tag`, `untag`, `top`, `show` and `config`, run as a user runs them, on real photos, read back by ExifTool."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+from pathlib import Path
+
+from tests.conftest import HAPPY_PHOTO, NEUTRAL_PHOTO, NO_FACE_PHOTOS, exiftool_tags, json_lines, pixels, run_emotag
+
+KEYWORD_FIELDS = ("XMP-dc:Subject", "XMP-lr:HierarchicalSubject", "XMP-digiKam:TagsList", "IPTC:Keywords")
+USER_VALUES = {
+    "XMP-dc:Subject": ["Family", "Zürich", "東京"],
+    "XMP-lr:HierarchicalSubject": ["Places|Zürich", "People|Family"],
+    "XMP-digiKam:TagsList": ["Places/Zürich", "People/Family"],
+    "IPTC:Keywords": ["Family", "Zürich", "東京"],
+}
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def as_list(value) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def set_user_metadata(photo: Path) -> None:
+    """Keywords, a rating and a caption as the photographer's own software would have left them."""
+    arguments = [
+        "exiftool",
+        "-overwrite_original",
+        "-IPTC:CodedCharacterSet=UTF8",
+        "-XMP-xmp:Rating=4",
+        "-XMP-dc:Description=Summer at the lake",
+    ]
+    for field, values in USER_VALUES.items():
+        arguments += [f"-{field}={value}" for value in values]
+    subprocess.run([*arguments, "--", str(photo)], check=True, capture_output=True)
+
+
+def everything_but_emotag(photo: Path) -> dict:
+    """All metadata except emotag's own namespace and ExifTool's file-system view."""
+    data = exiftool_tags(photo, "all")
+    return {k: v for k, v in data.items() if not k.startswith(("XMP-emotag:", "System:", "ExifTool:"))}
+
+
+def test_tags_every_photo_and_writes_all_keyword_fields(album):
+    before = {p.name: pixels(p) for p in album.iterdir()}
+    result = run_emotag("tag", str(album), "--json", check=True)
+    by_name = {Path(r["path"]).name: r for r in json_lines(result.stdout)}
+    assert by_name[HAPPY_PHOTO]["status"] == "tagged"
+    assert by_name[HAPPY_PHOTO]["tags"] == ["Happy"]
+    face = by_name[HAPPY_PHOTO]["faces"][0]
+    assert set(face) == {"box", "emotion", "confidence", "scores"} and len(face["box"]) == 4
+    assert face["emotion"] == "happy" and face["confidence"] > 0.8
+    for name in NO_FACE_PHOTOS:
+        assert by_name[name]["status"] == "no_faces"
+    written = exiftool_tags(album / HAPPY_PHOTO, *KEYWORD_FIELDS, "IPTC:CodedCharacterSet", "XMP-emotag:all")
+    assert as_list(written["XMP-dc:Subject"]) == ["Happy"]
+    assert written["XMP-lr:HierarchicalSubject"] == ["Emotion", "Emotion|Happy"]
+    assert written["XMP-digiKam:TagsList"] == ["Emotion", "Emotion/Happy"]
+    assert as_list(written["IPTC:Keywords"]) == ["Happy"]
+    assert written["IPTC:CodedCharacterSet"] == "UTF8"
+    stored = as_list(written["XMP-emotag:Faces"])[0]
+    assert stored["Emotion"] == "happy" and 0 < stored["X"] < 1 and 0 < stored["W"] < 1
+    assert {"Angry", "Disgust", "Fear", "Happy", "Sad", "Surprise", "Neutral"} <= set(stored)
+    assert written["XMP-emotag:ModelVersion"]
+    for photo in album.iterdir():
+        assert (pixels(photo) == before[photo.name]).all(), f"pixels of {photo.name} changed"
+    assert "4 photos" in result.stderr and "2 tagged" in result.stderr
+
+
+def test_keeps_the_users_own_metadata_in_order_and_untag_restores_it_exactly(album):
+    photo = album / HAPPY_PHOTO
+    set_user_metadata(photo)
+    original = everything_but_emotag(photo)
+
+    run_emotag("tag", str(photo), check=True)
+    tagged = exiftool_tags(photo, *KEYWORD_FIELDS, "XMP-xmp:Rating", "XMP-dc:Description")
+    for field, values in USER_VALUES.items():
+        assert tagged[field][: len(values)] == values, f"{field}: the user's values moved"
+    assert tagged["XMP-dc:Subject"][3:] == ["Happy"]
+    assert tagged["XMP-lr:HierarchicalSubject"][2:] == ["Emotion", "Emotion|Happy"]
+    assert tagged["XMP-xmp:Rating"] == 4 and tagged["XMP-dc:Description"] == "Summer at the lake"
+
+    forced = run_emotag("tag", str(photo), "--force", "--json", check=True)
+    assert json_lines(forced.stdout)[0]["status"] == "tagged"
+    assert exiftool_tags(photo, *KEYWORD_FIELDS) == {k: tagged[k] for k in KEYWORD_FIELDS}, "a re-tag doubled tags"
+
+    run_emotag("untag", str(photo), check=True)
+    assert everything_but_emotag(photo) == original
+    assert not exiftool_tags(photo, "XMP-emotag:all")
+
+
+def test_untag_removes_fields_emotag_created(album):
+    photo = album / NEUTRAL_PHOTO
+    run_emotag("tag", str(photo), "--min-confidence", "0", check=True)
+    assert exiftool_tags(photo, "XMP-dc:Subject")
+    run_emotag("untag", str(photo), check=True)
+    after = everything_but_emotag(photo)
+    assert not {k: v for k, v in after.items() if k.startswith("XMP-") and k != "XMP-x:XMPToolkit"}
+    assert "IPTC:Keywords" not in after and "IPTC:CodedCharacterSet" not in after
+
+
+def test_second_run_changes_nothing_even_without_the_ledger(album, tmp_path):
+    run_emotag("tag", str(album), check=True)
+    digests = {p.name: digest(p) for p in album.iterdir()}
+    again = run_emotag("tag", str(album), "--json", check=True)
+    assert {r["status"] for r in json_lines(again.stdout)} == {"unchanged"}
+    fresh_state = run_emotag("tag", str(album), "--json", check=True, env={"EMOTAG_DATA_DIR": str(tmp_path / "new")})
+    statuses = {Path(r["path"]).name: r["status"] for r in json_lines(fresh_state.stdout)}
+    assert statuses[HAPPY_PHOTO] == statuses[NEUTRAL_PHOTO] == "unchanged"
+    assert {p.name: digest(p) for p in album.iterdir()} == digests
+
+
+def test_dry_run_writes_nothing(album):
+    digests = {p.name: digest(p) for p in album.iterdir()}
+    result = run_emotag("tag", str(album), "--dry-run", "--json", check=True)
+    assert any(r["tags"] == ["Happy"] for r in json_lines(result.stdout))
+    assert {p.name: digest(p) for p in album.iterdir()} == digests
+    assert "nothing written" in result.stderr
+
+
+def test_high_threshold_tags_nothing_but_still_records_the_faces(album):
+    photo = album / HAPPY_PHOTO
+    result = run_emotag("tag", str(photo), "--min-confidence", "1", "--json", check=True)
+    assert json_lines(result.stdout)[0]["tags"] == []
+    written = exiftool_tags(photo, "XMP-dc:Subject", "XMP-emotag:Faces")
+    assert "XMP-dc:Subject" not in written and written["XMP-emotag:Faces"]
+
+
+def test_file_names_are_data_never_options_or_code(album, tmp_path):
+    names = ["-rf photo.jpg", 'it\'s "quoted" $(touch pwned).jpg', "Ünïcødé 東京 photo.jpg", "-"]
+    for name in names:
+        shutil.copy(album / HAPPY_PHOTO, album / name)
+    result = run_emotag("tag", str(album), "--json")
+    by_name = {Path(r["path"]).name: r for r in json_lines(result.stdout)}
+    assert result.returncode == 0, result.stderr
+    for name in names[:3]:
+        assert by_name[name]["status"] == "tagged"
+        assert as_list(exiftool_tags(album / name, "XMP-dc:Subject")["XMP-dc:Subject"]) == ["Happy"]
+    assert not list(Path.cwd().glob("pwned")) and not (album / "pwned").exists()
+    assert "-" not in by_name, "a file called '-' is not a photo and was read anyway"
+
+
+def test_bad_files_get_one_line_each_and_the_rest_is_tagged(album):
+    (album / "empty.jpg").write_bytes(b"")
+    (album / "truncated.jpg").write_bytes((album / HAPPY_PHOTO).read_bytes()[:2000])
+    (album / "noise.png").write_bytes(bytes(range(256)) * 40)
+    (album / "folder.jpg").mkdir()
+    result = run_emotag("tag", str(album), "--json", str(album / "missing.jpg"))
+    assert result.returncode == 1
+    by_name = {Path(r["path"]).name: r for r in json_lines(result.stdout)}
+    assert by_name[HAPPY_PHOTO]["status"] == "tagged"
+    for name in ("empty.jpg", "truncated.jpg", "noise.png", "missing.jpg"):
+        assert by_name[name]["status"] == "error" and by_name[name]["error"]
+        errors = [line for line in result.stderr.splitlines() if name in line]
+        assert len(errors) == 1, f"{name}: {errors}"
+    assert "Traceback" not in result.stderr
+
+
+def test_usage_errors_exit_2():
+    assert run_emotag("tag").returncode == 2
+    assert run_emotag("tag", ".", "--min-confidence", "7").returncode == 2
+    assert run_emotag("top", "smug", ".").returncode == 2
+
+
+def test_top_picks_the_happiest_and_makes_an_album_and_a_contact_sheet(album, tmp_path):
+    run_emotag("tag", str(album / NEUTRAL_PHOTO), check=True)  # one from tags, one read now
+    sheet = tmp_path / "happy.html"
+    result = run_emotag(
+        "top",
+        "happy",
+        str(album),
+        "-n",
+        "2",
+        "--json",
+        "--copy-to",
+        str(tmp_path / "best"),
+        "--html",
+        str(sheet),
+        check=True,
+    )
+    ranked = json_lines(result.stdout)
+    assert [Path(r["path"]).name for r in ranked] == [HAPPY_PHOTO, NEUTRAL_PHOTO]
+    assert ranked[0]["score"] > ranked[1]["score"]
+    assert sorted(p.name for p in (tmp_path / "best").iterdir()) == [f"001_{HAPPY_PHOTO}", f"002_{NEUTRAL_PHOTO}"]
+    page = sheet.read_text()
+    assert page.count("data:image/jpeg;base64,") == 2 and 'class="box"' in page
+    assert not exiftool_tags(album / HAPPY_PHOTO, "XMP-emotag:all"), "top wrote to an untagged photo"
+
+
+def test_show_tells_faces_boxes_scores_and_tags(album):
+    photo = album / HAPPY_PHOTO
+    fresh = json_lines(run_emotag("show", str(photo), "--json", check=True).stdout)[0]
+    assert fresh["tagged"] is False and fresh["faces"][0]["emotion"] == "happy"
+    run_emotag("tag", str(photo), check=True)
+    stored = json_lines(run_emotag("show", str(photo), "--json", check=True).stdout)[0]
+    assert stored["tagged"] is True and stored["tags"] == ["Happy"]
+    assert all(abs(a - b) <= 2 for a, b in zip(stored["faces"][0]["box"], fresh["faces"][0]["box"]))
+    text = run_emotag("show", str(photo), check=True).stdout
+    assert "happy" in text and "tags: Happy" in text
+
+
+def test_config_file_changes_the_keywords(album, private_state):
+    (private_state / "config.toml").write_text(
+        'min_confidence = 0.3\n[tags]\nroot = "Mood"\n[tags.labels]\nhappy = "Fröhlich"\n'
+    )
+    shown = run_emotag("config", check=True).stdout
+    assert "min_confidence = 0.3" in shown and 'root = "Mood"' in shown
+    run_emotag("tag", str(album / HAPPY_PHOTO), check=True)
+    written = exiftool_tags(album / HAPPY_PHOTO, "XMP-lr:HierarchicalSubject", "IPTC:Keywords")
+    assert written["XMP-lr:HierarchicalSubject"] == ["Mood", "Mood|Fröhlich"]
+    assert as_list(written["IPTC:Keywords"]) == ["Fröhlich"]
+
+
+def test_broken_config_is_a_usage_error(private_state):
+    (private_state / "config.toml").write_text("min_confidence = 'high'\n")
+    result = run_emotag("config")
+    assert result.returncode == 2 and "min_confidence" in result.stderr

@@ -1,0 +1,108 @@
+"""The training package: every data layout loads, and a smoke run trains, calibrates, exports and evaluates."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+
+import numpy as np
+from PIL import Image
+
+from emotag.emotions import EMOTIONS
+from emotag.expressions import ExpressionModel
+from model_training import data
+from model_training.evaluate import expected_calibration_error, fit_temperature, metrics
+from tests.conftest import ROOT, SHARED
+
+
+def fake_faces(count: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Crops whose class is written into them (brightness pattern), so a model can learn something quickly."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, len(EMOTIONS), count)
+    images = rng.integers(0, 60, (count, 48, 48)).astype(np.uint8)
+    for image, label in zip(images, labels):
+        image[:, label * 6 : label * 6 + 6] += 150
+    return images, labels
+
+
+def write_csv(path, splits: dict[str, int]) -> None:
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["emotion", "pixels", "Usage"])
+        for usage, count in splits.items():
+            images, labels = fake_faces(count, seed=len(usage))
+            for image, label in zip(images, labels):
+                writer.writerow([label, " ".join(map(str, image.flatten())), usage])
+
+
+def test_kaggle_csv_loads_by_usage(tmp_path):
+    write_csv(tmp_path / "fer2013.csv", {"Training": 30, "PublicTest": 10, "PrivateTest": 5})
+    train = data.load(tmp_path / "fer2013.csv", "train")
+    test = data.load(tmp_path / "fer2013.csv", "test")
+    assert train.images.shape == (30, 48, 48) and train.images.dtype == np.uint8
+    assert len(test) == 5 and train.votes is None
+
+
+def test_image_folders_load_with_labels_from_folder_names(tmp_path):
+    for split in ("train", "test"):
+        for label, emotion in enumerate(EMOTIONS):
+            folder = tmp_path / split / emotion
+            folder.mkdir(parents=True)
+            Image.fromarray(np.full((48, 48), label * 30, np.uint8)).save(folder / "a.jpg")
+    faces = data.load(tmp_path, "val")
+    assert list(faces.labels) == list(range(7))
+    assert abs(int(faces.images[3].mean()) - 90) <= 2
+
+
+def test_calibration_figures():
+    rng = np.random.default_rng(1)
+    labels = rng.integers(0, 7, 4000)
+    evidence = rng.normal(size=(4000, 7))
+    evidence[np.arange(4000), labels] += 2.0
+    logits = 2 * evidence  # the exact posterior log-odds for this generator: calibrated at temperature 1
+    temperature = fit_temperature(logits * 3, labels)
+    assert 2.6 < temperature < 3.4, "logits three times too confident need a temperature near 3"
+    probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    overconfident = np.exp(logits * 3) / np.exp(logits * 3).sum(axis=1, keepdims=True)
+    assert expected_calibration_error(probs, labels) < 0.03 < expected_calibration_error(overconfident, labels)
+    figures = metrics(probs, labels)
+    assert 0 < figures["accuracy_7"] < figures["accuracy_4"] <= 1
+    assert sum(map(sum, figures["confusion"])) == 4000
+
+
+def test_smoke_training_trains_exports_calibrates_and_evaluates(tmp_path):
+    if (SHARED / "fer2013").is_dir():
+        source, limit = SHARED / "fer2013", ["--limit", "300"]
+    else:
+        write_csv(tmp_path / "fer2013.csv", {"Training": 300, "PublicTest": 120})
+        source, limit = tmp_path / "fer2013.csv", []
+    models = tmp_path / "models"
+    command = [
+        sys.executable,
+        "-m",
+        "model_training",
+        "train",
+        "--data",
+        str(source),
+        *limit,
+        "--epochs",
+        "1",
+        "--run",
+        str(tmp_path / "run"),
+        "--models",
+        str(models),
+        "--version",
+        "smoke",
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "accuracy, 7 classes" in result.stdout and "expected calibration error" in result.stdout
+    card = json.loads((models / "expression-model.json").read_text())
+    assert card["version"] == "smoke" and card["temperature"] > 0
+    for plot in ("confusion.png", "reliability.png"):
+        assert Image.open(models / "evaluation" / plot).size[0] > 100
+    assert (tmp_path / "run" / "train.log").read_text().count("epoch 1:") == 1
+    probabilities = ExpressionModel(models).classify(fake_faces(5)[0])
+    assert probabilities.shape == (5, 7) and np.allclose(probabilities.sum(axis=1), 1, atol=1e-5)
