@@ -1,0 +1,344 @@
+"""`emotag watch` as a user runs it: the real watcher process on a temporary folder, real photos copied in, the
+tags read back with ExifTool. Timeouts are generous; how fast it is, is `bench/watch_latency.py`'s business."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+HAPPY = SAMPLES / "astronaut-eileen-collins.jpg"
+NEUTRAL = SAMPLES / "grace-hopper.jpg"
+ROCKET = SAMPLES / "rocket-launch.jpg"
+CAT = SAMPLES / "cat-chelsea.jpg"
+FACES = {HAPPY, NEUTRAL}
+STARTUP = 240  # seconds: TensorFlow on a busy machine
+WAIT = 120
+
+
+@pytest.fixture
+def watch_env(tmp_path) -> dict[str, str]:
+    """The environment of a user with an empty data folder and no configuration file."""
+    env = dict(os.environ)
+    env["EMOTAG_DATA_DIR"] = str(tmp_path / "data")
+    env["EMOTAG_CONFIG"] = str(tmp_path / "config.toml")
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+@pytest.fixture
+def watchers():
+    """Start watchers with `watchers(folder, env, *options)`; any still running at the end are killed."""
+    started: list[RunningWatcher] = []
+
+    def start(folder: Path, env: dict, *options: str) -> RunningWatcher:
+        watcher = RunningWatcher(folder, env, options)
+        started.append(watcher)
+        return watcher
+
+    yield start
+    for watcher in started:
+        if watcher.process.poll() is None:
+            watcher.process.kill()
+            watcher.process.wait()
+
+
+class RunningWatcher:
+    """`python -m emotag.cli watch --json FOLDER` in the background, its output collected as it comes."""
+
+    def __init__(self, folder: Path, env: dict, options: tuple[str, ...]):
+        command = [sys.executable, "-m", "emotag.cli", "watch", "--json", *options, str(folder)]
+        self.process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.results: list[dict] = []
+        self.log: list[str] = []
+        for stream, into, parse in (
+            (self.process.stdout, self.results, json.loads),
+            (self.process.stderr, self.log, str.rstrip),
+        ):
+            threading.Thread(target=self._collect, args=(stream, into, parse), daemon=True).start()
+        self.wait_for(lambda: any("emotag: watching" in line for line in self.log), "the watcher to start", STARTUP)
+
+    @staticmethod
+    def _collect(stream, into: list, parse) -> None:
+        for line in stream:
+            into.append(parse(line))
+
+    def wait_for(self, condition, what: str, timeout: float = WAIT) -> None:
+        deadline = time.monotonic() + timeout
+        while not condition():
+            if self.process.poll() is not None:
+                time.sleep(0.5)  # let the readers take the last lines
+                pytest.fail(f"watcher exited ({self.process.returncode}) waiting for {what}:\n" + "\n".join(self.log))
+            if time.monotonic() > deadline:
+                pytest.fail(f"timed out waiting for {what}:\n" + "\n".join(self.log))
+            time.sleep(0.1)
+
+    def wait_for_photos(self, photos: list[Path], timeout: float = WAIT) -> None:
+        wanted = {str(p) for p in photos}
+        self.wait_for(lambda: wanted <= {r["path"] for r in self.results}, f"{len(wanted)} photos", timeout)
+
+    def results_for(self, photo: Path) -> list[dict]:
+        return [r for r in self.results if r["path"] == str(photo)]
+
+    def stop(self, number: int = signal.SIGTERM) -> int:
+        self.process.send_signal(number)
+        code = self.process.wait(timeout=WAIT)
+        time.sleep(0.2)
+        return code
+
+
+def read_tags(photo: Path) -> dict:
+    """The photo's metadata as ExifTool reads it (a separate process: what a photo manager would see)."""
+    output = subprocess.run(
+        ["exiftool", "-j", "-G1", "-XMP-emotag:all", "-XMP-lr:HierarchicalSubject", "-XMP-dc:Subject", str(photo)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return json.loads(output)[0]
+
+
+def as_list(value) -> list[str]:
+    return [] if value is None else [str(v) for v in value] if isinstance(value, list) else [str(value)]
+
+
+def same_picture(photo: Path, original: Path) -> bool:
+    """Whether the photo still decodes to exactly the original's pixels (its metadata may differ)."""
+    with Image.open(photo) as a, Image.open(original) as b:
+        return np.array_equal(np.asarray(a), np.asarray(b))
+
+
+def assert_tagged_as_reported(photo: Path, result: dict) -> None:
+    """The file carries what the watcher said it wrote, and its picture is intact."""
+    tags = read_tags(photo)
+    assert tags.get("XMP-emotag:ModelVersion"), f"{photo} carries no emotag record"
+    hierarchical = as_list(tags.get("XMP-lr:HierarchicalSubject"))
+    assert sorted(h.split("|")[-1] for h in hierarchical if "|" in h) == sorted(result["tags"])
+    assert same_picture(photo, SAMPLES / original_name(photo))
+
+
+def original_name(photo: Path) -> str:
+    """Test photos are named `<anything>--<sample name>`."""
+    return photo.name.split("--")[-1]
+
+
+def expected_status(photo: Path) -> str:
+    return "tagged" if SAMPLES / original_name(photo) in FACES else "no_faces"
+
+
+def copy_samples(folder: Path, rounds: int) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    copies = []
+    for round_ in range(rounds):
+        for sample in (HAPPY, NEUTRAL, ROCKET, CAT):
+            copies.append(Path(shutil.copy(sample, folder / f"{round_:03d}--{sample.name}")))
+    return copies
+
+
+def fingerprints(folder: Path) -> dict[str, tuple]:
+    return {
+        str(p): (p.stat().st_size, p.stat().st_mtime_ns, hashlib.sha256(p.read_bytes()).hexdigest())
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def errors_in(log: list[str]) -> list[str]:
+    return [line for line in log if "emotag: error" in line]
+
+
+def test_slow_copy_in_pieces_is_read_once_complete(tmp_path, watch_env, watchers):
+    """A copy that stalls for longer than the settling time is still not read half-way."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    watcher = watchers(folder, watch_env)
+    photo = folder / f"slow--{HAPPY.name}"
+    data = HAPPY.read_bytes()
+    pieces = [data[i : i + len(data) // 6 + 1] for i in range(0, len(data), len(data) // 6 + 1)]
+    with open(photo, "wb") as file:
+        for number, piece in enumerate(pieces):
+            file.write(piece)
+            file.flush()
+            os.fsync(file.fileno())
+            time.sleep(2.5 if number == 2 else 0.4)  # one stall longer than a photo needs to settle
+
+    watcher.wait_for_photos([photo])
+    time.sleep(3)  # room for a second, wrong, result to show up
+    assert [r["status"] for r in watcher.results_for(photo)] == ["tagged"]
+    assert_tagged_as_reported(photo, watcher.results_for(photo)[0])
+    assert not errors_in(watcher.log)
+
+
+def test_moves_into_the_folder_count_as_new(tmp_path, watch_env, watchers):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    outside = tmp_path / "card"
+    single = Path(shutil.copy(HAPPY, tmp_path / f"moved--{HAPPY.name}"))
+    album = copy_samples(outside / "album", rounds=1)[1:]  # neutral, rocket, cat
+    watcher = watchers(folder, watch_env)
+
+    single.rename(folder / single.name)
+    (outside / "album").rename(folder / "album")
+    arrived = [folder / single.name] + [folder / "album" / p.name for p in album]
+
+    watcher.wait_for_photos(arrived)
+    for photo in arrived:
+        assert [r["status"] for r in watcher.results_for(photo)] == [expected_status(photo)], photo
+    assert_tagged_as_reported(arrived[0], watcher.results_for(arrived[0])[0])
+
+
+def test_burst_tags_each_photo_once_then_goes_quiet(tmp_path, watch_env, watchers):
+    """A card's worth of photos arrives at once, with files that are not photos among them."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    watcher = watchers(folder, watch_env)
+    photos = copy_samples(folder / "DCIM", rounds=6)
+    not_photos = [folder / "notes.txt", folder / ".hidden.jpg", folder / ".thumbs" / "t.jpg"]
+    not_photos += [folder / "IMG_1.jpg_exiftool_tmp", folder / "IMG_2.CR2.xmp", folder / "IMG_3.jpg.part"]
+    for path in not_photos:
+        path.parent.mkdir(exist_ok=True)
+        shutil.copy(NEUTRAL, path)
+
+    watcher.wait_for_photos(photos)
+    by_photo = Counter(r["path"] for r in watcher.results)
+    assert all(by_photo[str(p)] == 1 for p in photos), "a photo was tagged more than once"
+    assert set(by_photo) == {str(p) for p in photos}, "something that is not a new photo was tagged"
+    for photo in photos:
+        result = watcher.results_for(photo)[0]
+        assert result["status"] == expected_status(photo), photo
+        if result["status"] == "tagged":
+            assert_tagged_as_reported(photo, result)
+
+    before = fingerprints(folder)
+    results = len(watcher.results)
+    time.sleep(5)  # the work is done: nothing may be read or written any more
+    assert len(watcher.results) == results
+    assert fingerprints(folder) == before
+    assert sum("emotag: " in line and str(folder) in line for line in watcher.log) == len(photos)
+
+
+def test_restart_catches_up_and_status_tells(tmp_path, watch_env, watchers):
+    """Stop, photos arrive while no watcher runs, start again: they are tagged, the old ones are not touched."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    status = [sys.executable, "-m", "emotag.cli", "watch", "--status"]
+    first = watchers(folder, watch_env)
+    early = Path(shutil.copy(HAPPY, folder / f"early--{HAPPY.name}"))
+    first.wait_for_photos([early])
+
+    def status_says(*words: str) -> bool:
+        shown = subprocess.run(status, env=watch_env, capture_output=True, text=True)
+        return all(word in shown.stdout for word in words) and shown.returncode == 0
+
+    first.wait_for(lambda: status_says("running", "1 tagged", "queued: 0"), "the status to show the work done")
+    assert first.stop() == 0
+    assert any("emotag: stopped" in line for line in first.log)
+    stopped = subprocess.run(status, env=watch_env, capture_output=True, text=True)
+    assert stopped.returncode == 3 and "stopped" in stopped.stdout
+
+    late = copy_samples(folder / "later", rounds=1)
+    second = watchers(folder, watch_env)
+    second.wait_for_photos(late)
+    for photo in late:
+        assert [r["status"] for r in second.results_for(photo)] == [expected_status(photo)]
+    assert not second.results_for(early), "a photo done before the stop was read again"
+    assert second.stop(signal.SIGINT) == 0
+
+    ledger = Path(watch_env["EMOTAG_DATA_DIR"]) / "ledger.sqlite"
+    ledger.write_bytes(b"not a database" * 100)  # a corrupt ledger: the photos' own tags still say what is done
+    newest = Path(shutil.copy(NEUTRAL, folder / f"newest--{NEUTRAL.name}"))
+    third = watchers(folder, watch_env)
+    third.wait_for_photos([newest, early, *late])
+    tagged_before = [early] + [p for p in late if expected_status(p) == "tagged"]
+    assert all([r["status"] for r in third.results_for(p)] == ["unchanged"] for p in tagged_before)
+    assert [r["status"] for r in third.results_for(newest)] == ["tagged"]
+
+
+def test_broken_and_vanishing_files_are_skipped_and_the_watch_goes_on(tmp_path, watch_env, watchers):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    watcher = watchers(folder, watch_env)
+    first = Path(shutil.copy(HAPPY, folder / f"1--{HAPPY.name}"))
+    data = NEUTRAL.read_bytes()
+    truncated = folder / "2-truncated.jpg"
+    truncated.write_bytes(data[: len(data) // 2] + b"\xff\xd9")  # ends like a JPEG, is not one
+    garbage = folder / "3-garbage.jpg"
+    garbage.write_bytes(os.urandom(5000))
+    vanished = Path(shutil.copy(CAT, folder / f"4--{CAT.name}"))
+    vanished.unlink()
+    last = Path(shutil.copy(NEUTRAL, folder / f"5--{NEUTRAL.name}"))
+
+    watcher.wait_for_photos([first, truncated, garbage, last])
+    assert [r["status"] for r in watcher.results_for(truncated)] == ["error"]
+    assert [r["status"] for r in watcher.results_for(garbage)] == ["error"]
+    assert [r["status"] for r in watcher.results_for(first)] == ["tagged"]
+    assert [r["status"] for r in watcher.results_for(last)] == ["tagged"]
+    assert len(errors_in(watcher.log)) == 2
+    assert watcher.process.poll() is None
+
+    after = Path(shutil.copy(HAPPY, folder / f"6--{HAPPY.name}"))
+    watcher.wait_for_photos([after])
+    assert [r["status"] for r in watcher.results_for(after)] == ["tagged"]
+    assert watcher.stop() == 0
+
+
+def test_kill_9_in_a_burst_loses_nothing_and_corrupts_nothing(tmp_path, watch_env, watchers):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    first = watchers(folder, watch_env)
+    photos = copy_samples(folder, rounds=8)
+    first.wait_for(lambda: len(first.results) >= 8, "the first results")
+    first.process.kill()
+    first.process.wait()
+    assert len(first.results) < len(photos), "the burst was over before the kill; the test proves nothing"
+
+    second = watchers(folder, watch_env)
+    second.wait_for_photos([p for p in photos if str(p) not in {r["path"] for r in first.results}])
+    time.sleep(3)  # room for a second, wrong, result to show up
+    tagged = Counter(r["path"] for r in first.results + second.results if r["status"] == "tagged")
+    assert max(tagged.values()) == 1, "a photo was tagged twice"
+    for photo in photos:
+        assert same_picture(photo, SAMPLES / original_name(photo)), f"{photo} is damaged"
+        carries_record = bool(read_tags(photo).get("XMP-emotag:ModelVersion"))
+        assert carries_record == (expected_status(photo) == "tagged"), photo
+    assert not list(folder.glob("*_exiftool_tmp"))
+    assert not errors_in(first.log + second.log)
+
+
+def test_polling_finds_a_copied_photo_and_ctrl_c_stops_it(tmp_path, watch_env, watchers):
+    folder = tmp_path / "share"
+    folder.mkdir()
+    watcher = watchers(folder, watch_env, "--polling")
+    photo = Path(shutil.copy(NEUTRAL, folder / f"polled--{NEUTRAL.name}"))
+    watcher.wait_for_photos([photo])
+    time.sleep(5)  # a few polls: emotag's own write must not come back as a new photo
+    assert [r["status"] for r in watcher.results_for(photo)] == ["tagged"]
+    assert_tagged_as_reported(photo, watcher.results_for(photo)[0])
+    assert watcher.stop(signal.SIGINT) == 0
+
+
+@pytest.mark.slow
+def test_long_burst_is_worked_by_worker_processes(tmp_path, watch_env, watchers):
+    """A backlog past `POOL_BACKLOG` goes to `--jobs` processes, as `emotag tag` would; still once each."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    watcher = watchers(folder, watch_env, "--jobs", "2")
+    photos = copy_samples(folder, rounds=20)
+    watcher.wait_for_photos(photos, timeout=600)
+    time.sleep(3)
+    assert Counter(r["path"] for r in watcher.results) == Counter(str(p) for p in photos)
+    assert all(watcher.results_for(p)[0]["status"] == expected_status(p) for p in photos)
+    assert watcher.stop() == 0
