@@ -12,6 +12,7 @@ from pathlib import Path
 
 from PIL import Image, ImageOps
 
+from emotag.emotions import EMOTIONS
 from emotag.metadata import metadata_target
 from emotag.photos import PhotoError, is_raw
 from emotag.pipeline import PhotoFaces, Settings, Tagger, faces_from_record, read_faces
@@ -155,7 +156,8 @@ def describe_photo(path: Path, settings: Settings) -> dict:
         if record.tagged:
             emotions = record.emotions
         else:
-            emotions = sorted({f["emotion"] for f in faces if f["confidence"] >= settings.min_confidence})
+            shown = {f["emotion"] for f in faces if f["confidence"] >= settings.min_confidence}
+            emotions = [e for e in EMOTIONS if e in shown]
         return {
             "path": str(path),
             "tagged": record.tagged,

@@ -67,7 +67,28 @@ def metrics(probs: np.ndarray, labels: np.ndarray) -> dict:
         "ece_15": expected_calibration_error(probs, labels),
         "per_class": per_class,
         "confusion": confusion.tolist(),
+        "thresholds": threshold_table(probs, labels),
     }
+
+
+def threshold_table(probs: np.ndarray, labels: np.ndarray, thresholds=(0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)) -> list:
+    """For each minimum confidence: the share of faces that get a tag, and how often that tag is right.
+
+    This is what the tagging threshold trades: more photos tagged against more wrong tags.
+    """
+    confidence = probs.max(axis=1)
+    correct = probs.argmax(axis=1) == labels
+    rows = []
+    for threshold in thresholds:
+        tagged = confidence >= threshold
+        rows.append(
+            {
+                "min_confidence": threshold,
+                "faces_tagged": float(tagged.mean()),
+                "tags_right": float(correct[tagged].mean()) if tagged.any() else 0.0,
+            }
+        )
+    return rows
 
 
 def report(figures: dict) -> str:
@@ -83,6 +104,10 @@ def report(figures: dict) -> str:
         lines.append(f"{emotion:<10} {row['precision']:9.3f} {row['recall']:6.3f} {row['support']:7d}")
     lines.append("confusion (rows: true, columns: predicted, " + " ".join(e[:3] for e in EMOTIONS) + ")")
     lines += [f"{e[:3]:<4} " + " ".join(f"{v:4d}" for v in row) for e, row in zip(EMOTIONS, figures["confusion"])]
+    lines.append("min confidence  faces tagged  tags right")
+    lines += [
+        f"{r['min_confidence']:14.1f} {r['faces_tagged']:13.3f} {r['tags_right']:11.3f}" for r in figures["thresholds"]
+    ]
     return "\n".join(lines)
 
 
