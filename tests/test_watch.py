@@ -227,7 +227,7 @@ def test_burst_tags_each_photo_once_then_goes_quiet(tmp_path, watch_env, watcher
     time.sleep(5)  # the work is done: nothing may be read or written any more
     assert len(watcher.results) == results
     assert fingerprints(folder) == before
-    assert sum("emotag: " in line and str(folder) in line for line in watcher.log) == len(photos)
+    assert all(sum(f"{p}:" in line or line.endswith(str(p)) for line in watcher.log) == 1 for p in photos)
 
 
 def test_restart_catches_up_and_status_tells(tmp_path, watch_env, watchers):
@@ -274,7 +274,7 @@ def test_broken_and_vanishing_files_are_skipped_and_the_watch_goes_on(tmp_path, 
     first = Path(shutil.copy(HAPPY, folder / f"1--{HAPPY.name}"))
     data = NEUTRAL.read_bytes()
     truncated = folder / "2-truncated.jpg"
-    truncated.write_bytes(data[: len(data) // 2] + b"\xff\xd9")  # ends like a JPEG, is not one
+    truncated.write_bytes(data[: len(data) // 2])  # a copy that died half-way: read once it has lain still long
     garbage = folder / "3-garbage.jpg"
     garbage.write_bytes(os.urandom(5000))
     vanished = Path(shutil.copy(CAT, folder / f"4--{CAT.name}"))
