@@ -273,7 +273,8 @@ def _start_worker(settings: Settings) -> None:
 class Workers:
     """Where photos are tagged: this process's Tagger, or worker processes while a long backlog lasts."""
 
-    def __init__(self, tagger: Tagger, settings: Settings, jobs: int, waker: Waker):
+    def __init__(self, tagger: Tagger, settings: Settings, jobs: int, waker: Waker, say: Callable[[str], None]):
+        self.say = say
         self.tagger = tagger
         self.settings = settings
         self.jobs = jobs
@@ -324,7 +325,7 @@ class Workers:
     def _start_pool(self) -> None:
         import multiprocessing
 
-        log.info("starting %d worker processes for the backlog", self.jobs)
+        self.say(f"a long backlog: starting {self.jobs} worker processes")
         context = multiprocessing.get_context("spawn")  # TensorFlow and forked threads do not mix
         with ignoring_interrupts():
             self._pool = context.Pool(self.jobs, initializer=_start_worker, initargs=(self.settings,))
@@ -510,7 +511,7 @@ class Watcher:
         with ignoring_interrupts():
             self.tagger = Tagger(self.settings, Ledger())
         self.version = self._warm_up()
-        self.workers = Workers(self.tagger, self.settings, self.jobs, self.waker)
+        self.workers = Workers(self.tagger, self.settings, self.jobs, self.waker, self.say)
         self._forget_dead_watchers()
         for number in (signal.SIGTERM, signal.SIGINT):
             signal.signal(number, self._on_stop_signal)

@@ -341,4 +341,5 @@ def test_long_burst_is_worked_by_worker_processes(tmp_path, watch_env, watchers)
     time.sleep(3)
     assert Counter(r["path"] for r in watcher.results) == Counter(str(p) for p in photos)
     assert all(watcher.results_for(p)[0]["status"] == expected_status(p) for p in photos)
+    assert any("worker processes" in line for line in watcher.log)
     assert watcher.stop() == 0
