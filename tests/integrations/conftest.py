@@ -21,6 +21,8 @@ ROOT = Path(__file__).resolve().parents[2]
 INTEGRATIONS = ROOT / "integrations"
 DARKTABLE_SCRIPT = INTEGRATIONS / "darktable" / "emotag.lua"
 DARKTABLE_DRIVER = Path(__file__).with_name("darktable_driver.lua")
+LIGHTROOM_PLUGIN = INTEGRATIONS / "lightroom" / "emotag.lrplugin"
+LIGHTROOM_STANDIN = Path(__file__).with_name("lightroom_standin.lua")
 DARKTABLE_SECONDS = 150  # each emotag run inside darktable loads the model: seconds; a hang must not stall CI
 STARTUP_SECONDS = 45  # darktable reaches --luacmd in 2-5 s here
 
@@ -68,8 +70,8 @@ def _run_once(command: list[str], environment: dict, folder: Path, report: Path)
 
 
 @dataclass
-class DarktableReport:
-    """What the driver saw inside darktable: each line of its report, split at tabs."""
+class Report:
+    """What a driver saw inside the photo manager: each line of its report, split at tabs."""
 
     lines: list[list[str]] = field(default_factory=list)
     log: str = ""
@@ -77,11 +79,22 @@ class DarktableReport:
     def of(self, kind: str) -> list[list[str]]:
         return [line[1:] for line in self.lines if line[0] == kind]
 
-    def tags(self, filename: str) -> set[str]:
-        return {tag for name, tag in self.of("tag") if name == filename}
+    def tags(self, filename: str, kind: str = "tag") -> set[str]:
+        return {tag for name, tag in self.of(kind) if name == filename}
 
     def value(self, key: str) -> str:
         return {line[0]: line[1] for line in self.of("value")}[key]
+
+
+def read_report(report_file: Path, returncode: int | None, log: str, where: str) -> Report:
+    """The driver's report; a failure inside the steps, or steps that never finished, fail the test."""
+    report = Report(log=log)
+    if report_file.is_file():
+        report.lines = [line.split("\t") for line in report_file.read_text(encoding="utf-8").splitlines()]
+    failures = report.of("failure")
+    assert not failures, f"the steps failed inside {where}:\n{failures[0][0]}"
+    assert report.of("done"), f"{where} ended before the steps did (exit {returncode}):\n{log}"
+    return report
 
 
 @pytest.fixture
@@ -92,7 +105,7 @@ def darktable(tmp_path):
     if not shutil.which("xvfb-run"):
         pytest.skip("xvfb-run is not installed (apt-get install xvfb xauth)")
 
-    def run(steps: str, photos: list[Path] = (), env: dict | None = None) -> DarktableReport:
+    def run(steps: str, photos: list[Path] = (), env: dict | None = None) -> Report:
         home = tmp_path / "darktable"
         home.mkdir(exist_ok=True)
         steps_file = home / "steps.lua"
@@ -124,21 +137,43 @@ def darktable(tmp_path):
             **(env or {}),
         }
         returncode, log = run_darktable(command, environment, home, report_file)
-        report = DarktableReport(log=log)
-        if report_file.is_file():
-            report.lines = [line.split("\t") for line in report_file.read_text(encoding="utf-8").splitlines()]
-        failures = report.of("failure")
-        assert not failures, f"the steps failed inside darktable:\n{failures[0][0]}"
-        assert report.of("done"), f"darktable ended before the steps did (exit {returncode}):\n{report.log}"
-        return report
+        return read_report(report_file, returncode, log, "darktable")
 
     return run
 
 
 @pytest.fixture
-def lua51():
-    """Lightroom Classic runs Lua 5.1: its plugin is checked and run with Debian's lua5.1."""
+def lua51() -> tuple[str, str]:
+    """Lightroom Classic runs Lua 5.1: its plug-in is checked and run with Debian's lua5.1 and luac5.1."""
     lua, luac = shutil.which("lua5.1"), shutil.which("luac5.1")
     if not (lua and luac):
         pytest.skip("lua5.1 is not installed (apt-get install lua5.1)")
     return lua, luac
+
+
+@pytest.fixture
+def lightroom(lua51, tmp_path):
+    """Run steps (a Lua chunk, see lightroom_standin.lua) against the plug-in in the Lightroom stand-in."""
+
+    def run(steps: str, photos: list[Path] = (), env: dict | None = None) -> Report:
+        folder = tmp_path / "lightroom"
+        (folder / "temp").mkdir(parents=True, exist_ok=True)
+        steps_file = folder / "steps.lua"
+        steps_file.write_text(steps, encoding="utf-8")
+        report_file = folder / "report.tsv"
+        environment = {
+            **os.environ,
+            "PATH": os.pathsep.join(filter(None, [str(emotag_folder() or ""), os.environ.get("PATH", "")])),
+            "EMOTAG_LR_PLUGIN": str(LIGHTROOM_PLUGIN),
+            "EMOTAG_LR_STEPS": str(steps_file),
+            "EMOTAG_LR_PHOTOS": "\n".join(str(p) for p in photos),
+            "EMOTAG_LR_TEMP": str(folder / "temp"),
+            "EMOTAG_LR_REPORT": str(report_file),
+            **(env or {}),
+        }
+        done = subprocess.run(
+            [lua51[0], str(LIGHTROOM_STANDIN)], env=environment, cwd=folder, capture_output=True, text=True, timeout=300
+        )
+        return read_report(report_file, done.returncode, done.stdout + done.stderr, "the Lightroom stand-in")
+
+    return run
