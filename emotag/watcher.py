@@ -461,6 +461,7 @@ class Watcher:
         self.workers: Workers | None = None
         self.observer = None
         self._saved_queued = 0
+        self._forced: set[Path] = set()  # --force: photos the start-up walk queues whatever the ledger says
         self._stamp = "JOURNAL_STREAM" not in os.environ  # journald stamps lines itself
 
     # -- output -----------------------------------------------------------------------------------------------
@@ -508,17 +509,17 @@ class Watcher:
         for root in self.roots:
             if not root.is_dir():
                 raise FileNotFoundError(f"{root}: no such folder")
+        for number in (signal.SIGTERM, signal.SIGINT):  # from here on a stop is clean, even while loading
+            signal.signal(number, self._on_stop_signal)
         with ignoring_interrupts():
             self.tagger = Tagger(self.settings, Ledger())
         self.version = self._warm_up()
         self.workers = Workers(self.tagger, self.settings, self.jobs, self.waker, self.say)
         self._forget_dead_watchers()
-        for number in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(number, self._on_stop_signal)
         signal.set_wakeup_fd(self.waker.fileno(), warn_on_full_buffer=False)
         logging.getLogger("watchdog").addHandler(OverflowAlarm(self._on_overflow))
         self.observer = self._observe()
-        caught_up = self.scan()
+        caught_up = self.scan(forced=self.settings.force)
         kind = f"polling every {POLL_SECONDS:g} s" if self.polling else "file system events"
         self.say(f"watching {', '.join(map(str, self.roots))} ({kind}); {caught_up} photos to catch up")
         self.state = "catching up" if caught_up else "idle"
@@ -550,11 +551,13 @@ class Watcher:
         observer.start()
         return observer
 
-    def scan(self) -> int:
+    def scan(self, forced: bool = False) -> int:
         """Queue every photo under the folders that the ledger does not know as done (catch-up, rescan)."""
         count = 0
         for photo in find_photos(self.roots):
-            if self.settings.force or not self.tagger.ledger.is_done(photo, self.version):
+            if forced:
+                self._forced.add(photo)
+            if forced or not self.tagger.ledger.is_done(photo, self.version):
                 self.arrivals.note(photo)
                 count += 1
         return count
@@ -608,7 +611,9 @@ class Watcher:
         for photo in self.arrivals.settled(time.monotonic()):
             if photo in self.backlog:
                 continue
-            if not self.settings.force and self.tagger.ledger.is_done(photo, self.version):
+            forced = photo in self._forced
+            self._forced.discard(photo)
+            if not forced and self.tagger.ledger.is_done(photo, self.version):
                 continue  # done: most often emotag's own write coming back as an event
             self.backlog[photo] = None
         if self.backlog and self.state == "idle":

@@ -331,15 +331,22 @@ def test_polling_finds_a_copied_photo_and_ctrl_c_stops_it(tmp_path, watch_env, w
 
 
 @pytest.mark.slow
-def test_long_burst_is_worked_by_worker_processes(tmp_path, watch_env, watchers):
-    """A backlog past `POOL_BACKLOG` goes to `--jobs` processes, as `emotag tag` would; still once each."""
+def test_long_burst_goes_to_worker_processes_and_stops_cleanly(tmp_path, watch_env, watchers):
+    """A backlog past `POOL_BACKLOG` goes to `--jobs` processes, as `emotag tag` would. A stop in the middle
+    finishes the batches in hand; the next start does the rest; every photo is done exactly once."""
     folder = tmp_path / "photos"
     folder.mkdir()
-    watcher = watchers(folder, watch_env, "--jobs", "2")
+    first = watchers(folder, watch_env, "--jobs", "2")
     photos = copy_samples(folder, rounds=20)
-    watcher.wait_for_photos(photos, timeout=600)
+    first.wait_for(lambda: len(first.results) >= 16, "the workers' first results", timeout=600)
+    assert any("worker processes" in line for line in first.log)
+    assert first.stop() == 0
+    assert len(first.results) < len(photos), "the burst was over before the stop; the test proves nothing"
+
+    second = watchers(folder, watch_env, "--jobs", "2")
+    second.wait_for_photos([p for p in photos if not first.results_for(p)], timeout=600)
     time.sleep(3)
-    assert Counter(r["path"] for r in watcher.results) == Counter(str(p) for p in photos)
-    assert all(watcher.results_for(p)[0]["status"] == expected_status(p) for p in photos)
-    assert any("worker processes" in line for line in watcher.log)
-    assert watcher.stop() == 0
+    results = first.results + second.results
+    assert Counter(r["path"] for r in results) == Counter(str(p) for p in photos)
+    assert all(r["status"] == expected_status(Path(r["path"])) for r in results)
+    assert second.stop() == 0
