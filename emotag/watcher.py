@@ -3,7 +3,7 @@
 The file system's events only say *which* paths to look at; what happens to a photo is decided the way
 `emotag tag` decides it, by `Tagger.tag_batch` and the ledger:
 
-- A photo is handed on once its size and modification time have held still for `SETTLE_SECONDS`, and, for
+- A photo is handed on once its size and modification time have held still (`SETTLE_SECONDS`), and, for
   JPEG and PNG, once it ends the way those files end (a copy that stalls half-way is not read half-way).
 - Before a settled photo is queued the ledger is asked whether this very file (path, size, time, model) is
   done. emotag's own writes (ExifTool's `NAME_exiftool_tmp` renamed over the photo) end exactly so: the
@@ -38,7 +38,9 @@ from emotag.pipeline import PhotoResult, Settings, Tagger, find_photos
 log = logging.getLogger("emotag")
 
 SETTLE_SECONDS = 1.0
-"""How long a photo's size and time must hold still before it is read."""
+"""How long a JPEG's or PNG's size and time must hold still before it is read (their ending is checked too)."""
+UNCHECKED_SETTLE_SECONDS = 3.0
+"""The same for formats whose completeness has no cheap test (TIFF, HEIC, raw): their time is the only sign."""
 UNFINISHED_SECONDS = 10.0
 """A JPEG or PNG that does not end like one is read anyway once it has held still this long (and then
 reported as broken if it is)."""
@@ -56,6 +58,7 @@ TEMPORARY_SUFFIXES = (".tmp", ".temp", ".part", ".partial", ".crdownload", ".dow
 JPEG_SUFFIXES = frozenset({".jpg", ".jpeg", ".jpe"})
 JPEG_END = b"\xff\xd9"
 PNG_END = b"IEND\xaeB`\x82"
+CHECKED_SUFFIXES = JPEG_SUFFIXES | {".png"}
 
 
 def is_candidate(path: Path, roots: Iterable[Path]) -> bool:
@@ -81,6 +84,10 @@ def stat_key(path: Path) -> tuple[int, int] | None:
     except OSError:
         return None
     return (stat.st_size, stat.st_mtime_ns) if not os.path.isdir(path) else None
+
+
+def settle_time(path: Path) -> float:
+    return SETTLE_SECONDS if path.suffix.lower() in CHECKED_SUFFIXES else UNCHECKED_SETTLE_SECONDS
 
 
 def looks_complete(path: Path) -> bool:
@@ -111,8 +118,7 @@ class Sighting:
 class Arrivals:
     """Photos that have arrived and are settling. Filled by the observer thread, emptied by the main one."""
 
-    def __init__(self, settle: float = SETTLE_SECONDS, unfinished: float = UNFINISHED_SECONDS):
-        self.settle = settle
+    def __init__(self, unfinished: float = UNFINISHED_SECONDS):
         self.unfinished = unfinished
         self._seen: dict[Path, Sighting] = {}
         self._lock = threading.Lock()
@@ -128,7 +134,7 @@ class Arrivals:
             if key is None:
                 self._seen.pop(path, None)
             else:
-                self._seen[path] = Sighting(key, now, now + self.settle)
+                self._seen[path] = Sighting(key, now, now + settle_time(path))
 
     def forget(self, path: Path) -> None:
         with self._lock:
@@ -155,12 +161,12 @@ class Arrivals:
                 if key is None:
                     del self._seen[path]
                 elif key != sighting.key:
-                    self._seen[path] = Sighting(key, now, now + self.settle)
+                    self._seen[path] = Sighting(key, now, now + settle_time(path))
                 elif complete or now - sighting.changed_at >= self.unfinished:
                     del self._seen[path]
                     ready.append(path)
                 else:
-                    sighting.due = now + self.settle
+                    sighting.due = now + settle_time(path)
         return ready
 
 

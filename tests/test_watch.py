@@ -160,6 +160,27 @@ def errors_in(log: list[str]) -> list[str]:
     return [line for line in log if "emotag: error" in line]
 
 
+@pytest.mark.parametrize(
+    ("name", "is_new_photo"),
+    [
+        ("IMG_1.JPG", True),
+        ("2026/IMG_2.CR2", True),
+        ("IMG_3.jpg_exiftool_tmp", False),
+        ("IMG_4.CR2.xmp", False),
+        (".IMG_5.jpg", False),
+        (".sync/IMG_6.jpg", False),
+        ("IMG_7.jpg.part", False),
+        ("~$IMG_8.jpg", False),
+        ("notes.txt", False),
+    ],
+)
+def test_which_files_count_as_new_photos(name, is_new_photo):
+    from emotag.watcher import is_candidate
+
+    root = Path("/home/ada/.local/share/Pictures")  # a hidden folder above the watched one does not matter
+    assert is_candidate(root / name, [root]) is is_new_photo
+
+
 def test_slow_copy_in_pieces_is_read_once_complete(tmp_path, watch_env, watchers):
     """A copy that stalls for longer than the settling time is still not read half-way."""
     folder = tmp_path / "photos"
