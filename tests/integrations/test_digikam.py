@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import HAPPY_PHOTO, NO_FACE_PHOTOS, run_emotag
+from tests.conftest import HAPPY_PHOTO, NO_FACE_PHOTOS, json_lines, run_emotag
 from tests.integrations.conftest import INTEGRATIONS, emotag_folder
+from tests.integrations.digikam_headless import read_collection
 
 README = INTEGRATIONS / "digikam" / "README.md"
 TAGS_LIST = "Xmp.digiKam.TagsList"
@@ -26,6 +27,13 @@ def exiv2() -> str:
     if not found:
         pytest.skip("exiv2 is not installed (apt-get install exiv2)")
     return found
+
+
+@pytest.fixture
+def digikam():
+    for program, package in (("digikam", "digikam"), ("xvfb-run", "xvfb xauth")):
+        if not shutil.which(program):
+            pytest.skip(f"{program} is not installed (apt-get install {package})")
 
 
 def read_with_exiv2(exiv2: str, photo: Path) -> dict[str, list[str]]:
@@ -73,3 +81,18 @@ def test_batch_queue_script_from_the_readme_tags_the_copy_digikam_saves(album, e
     assert done.returncode == 0, done.stderr
     assert "Emotion/Happy" in read_with_exiv2(exiv2, copy)[TAGS_LIST]
     assert hashlib.sha256(original.read_bytes()).hexdigest() == before, "the original must stay as it was"
+
+
+def test_digikam_itself_takes_the_tags_into_its_database(album, digikam, tmp_path):
+    """The real digiKam scans a collection of photos emotag tagged: its Tags tables hold Emotion/<label>."""
+    results = json_lines(run_emotag("tag", "--json", str(album), check=True).stdout)
+
+    tags = read_collection(album, tmp_path / "digikam")
+
+    assert set(tags) == {Path(result["path"]).name for result in results}
+    for result in results:
+        name = Path(result["path"]).name
+        found = {tag for tag in tags[name] if tag.split("/")[0] == "Emotion"}
+        expected = {"Emotion", *(f"Emotion/{label}" for label in result["tags"])} if result["tags"] else set()
+        assert found == expected, name
+    assert "Emotion/Happy" in tags[HAPPY_PHOTO]
