@@ -199,6 +199,7 @@ class Waker:
 def _observer_events():
     from watchdog.events import (
         DirCreatedEvent,
+        DirDeletedEvent,
         DirMovedEvent,
         FileClosedEvent,
         FileCreatedEvent,
@@ -214,18 +215,25 @@ def _observer_events():
         FileMovedEvent,
         FileDeletedEvent,
         DirCreatedEvent,
+        DirDeletedEvent,
         DirMovedEvent,
     ]
 
 
-def make_handler(roots: list[Path], arrivals: Arrivals, waker: Waker):
-    """A watchdog handler that notes candidate photos; it never reads a photo or touches the ledger."""
+def make_handler(roots: list[Path], arrivals: Arrivals, waker: Waker, gone: set[Path]):
+    """A watchdog handler that notes candidate photos; it never reads a photo or touches the ledger.
+
+    A watched folder that is deleted or unmounted goes into `gone`."""
     from watchdog.events import FileSystemEventHandler
 
     class ArrivalsHandler(FileSystemEventHandler):
         def on_any_event(self, event) -> None:
             if event.is_directory:
-                return  # a folder's files come as their own events (watchdog walks a folder moved in)
+                # a folder's files come as their own events (watchdog walks a folder moved in)
+                if event.event_type == "deleted" and Path(os.fsdecode(event.src_path)) in roots:
+                    gone.add(Path(os.fsdecode(event.src_path)))
+                    waker.wake()
+                return
             if event.event_type == "deleted":
                 arrivals.forget(Path(os.fsdecode(event.src_path)))
                 return
@@ -293,6 +301,11 @@ class Workers:
     @property
     def busy(self) -> bool:
         return self._in_flight > 0
+
+    @property
+    def in_hand(self) -> int:
+        """Photos given to the worker processes and not yet back."""
+        return self._in_flight * WATCH_BATCH
 
     def has_room(self, backlog: int) -> bool:
         """Whether another batch may start now; a long backlog starts the worker processes."""
@@ -467,6 +480,7 @@ class Watcher:
         self.workers: Workers | None = None
         self.observer = None
         self._saved_queued = 0
+        self.gone: set[Path] = set()  # watched folders deleted or unmounted while watching
         self._forced: set[Path] = set()  # --force: photos the start-up walk queues whatever the ledger says
         self._stamp = "JOURNAL_STREAM" not in os.environ  # journald stamps lines itself
 
@@ -485,7 +499,7 @@ class Watcher:
 
     def queued(self) -> int:
         """Photos settling, waiting, and (about) in hand."""
-        in_hand = WATCH_BATCH if self.workers and self.workers.busy else 0
+        in_hand = self.workers.in_hand if self.workers else 0
         return len(self.arrivals) + len(self.backlog) + in_hand
 
     def save_status(self) -> None:
@@ -550,7 +564,7 @@ class Watcher:
             from watchdog.observers import Observer
 
             observer = Observer()
-        handler = make_handler(self.roots, self.arrivals, self.waker)
+        handler = make_handler(self.roots, self.arrivals, self.waker, self.gone)
         for root in self.roots:
             observer.schedule(handler, str(root), recursive=True, event_filter=_observer_events())
         observer.daemon = True
@@ -595,6 +609,8 @@ class Watcher:
 
     def step(self) -> None:
         """One turn: take in settled photos, start what there is room for, report what finished, then sleep."""
+        if self.gone:
+            self._lose_folders()
         if self.rescan:
             self.rescan = False
             self.say(f"events were lost; looked through the folders again: {self.scan()} photos queued")
@@ -612,6 +628,16 @@ class Watcher:
         if self.backlog and not self.workers.busy and self.workers.has_room(len(self.backlog)):
             return  # more to do in this process: no sleep
         self.waker.sleep(self.arrivals.next_due(time.monotonic()))
+
+    def _lose_folders(self) -> None:
+        """A watched folder went away: say so; with none left, fail, so a service manager starts emotag again
+        (and it waits, failing, until the disk is back)."""
+        for root in sorted(self.gone):
+            self.say(f"{root} is gone (deleted or unmounted); no longer watched")
+            self.roots.remove(root)
+        self.gone.clear()
+        if not self.roots:
+            raise FileNotFoundError("no watched folder is left")
 
     def _take_settled(self) -> None:
         for photo in self.arrivals.settled(time.monotonic()):

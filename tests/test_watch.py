@@ -371,3 +371,18 @@ def test_long_burst_goes_to_worker_processes_and_stops_cleanly(tmp_path, watch_e
     assert Counter(r["path"] for r in results) == Counter(str(p) for p in photos)
     assert all(r["status"] == expected_status(Path(r["path"])) for r in results)
     assert second.stop() == 0
+
+
+def test_a_watched_folder_that_goes_away_is_reported_and_the_last_one_ends_the_watch(tmp_path, watch_env, watchers):
+    """An unmounted card or disk: the service manager should see a failure and try again later."""
+    card, disk = tmp_path / "card", tmp_path / "disk"
+    card.mkdir()
+    disk.mkdir()
+    watcher = watchers(card, watch_env, str(disk))
+    shutil.rmtree(card)
+    watcher.wait_for(lambda: any(f"{card} is gone" in line for line in watcher.log), "the first folder to be missed")
+    assert watcher.process.poll() is None
+    shutil.rmtree(disk)
+    assert watcher.process.wait(timeout=WAIT) == 1
+    time.sleep(0.5)
+    assert "emotag: no watched folder is left" in watcher.log
