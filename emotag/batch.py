@@ -40,8 +40,12 @@ def tag_photos(paths: list[Path], settings: Settings, jobs: int = 1) -> Iterator
 
 def _guarded(tagger: Tagger, chunk: list[Path]) -> list[PhotoResult]:
     """A chunk's results; an unexpected failure costs that chunk's photos an error line, never the run."""
+    from emotag.expressions import ModelError
+
     try:
         return tagger.tag_batch(chunk)
+    except ModelError:
+        raise  # no model, no run: one clear message, not an error per photo
     except Exception as error:  # a bug or an environment failure: report it per photo and go on
         log.exception("unexpected failure on %d photos starting with %s", len(chunk), chunk[0])
         return [PhotoResult(str(path), "error", error=f"internal error: {error}") for path in chunk]

@@ -170,13 +170,14 @@ def top(ctx, emotion, paths, count, copy_to, link_to, html_file, as_json):
 @paths_argument
 @click.option("--dry-run", is_flag=True, help="Show which photos carry emotag's tags, but change nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print {path, status} per photo (JSON Lines).")
+@click.option("--sidecar", type=click.Choice(["darktable", "lightroom"]), help="Sidecar name for raw files.")
 @click.pass_context
-def untag(ctx, paths, dry_run, as_json):
+def untag(ctx, paths, dry_run, as_json, sidecar):
     """Remove emotag's tags from PATHS, restoring every keyword field to what it held before."""
     from emotag.metadata import Metadata, MetadataError
     from emotag.untag import untag_photos
 
-    settings, _ = _settings(ctx)
+    settings, _ = _settings(ctx, sidecar=sidecar)
     failed = 0
     try:
         with Metadata(keep_mtime=settings.keep_mtime) as metadata:

@@ -1,0 +1,71 @@
+"""Every format emotag reads: tags land where that format keeps them, and the pixels stay the same."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from tests.conftest import HAPPY_PHOTO, SAMPLES, exiftool_tags, json_lines, pixels, run_emotag
+
+FORMATS = {"photo.png": "PNG", "photo.tif": "TIFF", "photo.webp": "WEBP", "photo.heic": "HEIF"}
+
+
+def as_list(value) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def fake_raw(path: Path) -> None:
+    """A raw stand-in: a grey main image whose only face is in the embedded preview, as in a camera's raw file.
+
+    (No camera raw file may be shipped with the tests; this exercises the preview and sidecar path.)
+    """
+    preview = path.with_name("preview.jpg")
+    container = path.with_name("container.jpg")
+    Image.open(SAMPLES / HAPPY_PHOTO).resize((400, 400)).save(preview, quality=80)
+    Image.new("RGB", (800, 800), (90, 90, 90)).save(container, "JPEG")
+    embed = ["exiftool", "-q", "-overwrite_original", f"-ThumbnailImage<={preview}", "--", str(container)]
+    subprocess.run(embed, check=True)
+    preview.unlink()
+    container.rename(path)
+
+
+@pytest.fixture
+def formats(tmp_path) -> Path:
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+    folder = tmp_path / "formats"
+    folder.mkdir()
+    source = Image.open(SAMPLES / HAPPY_PHOTO)
+    for name, kind in FORMATS.items():
+        source.save(folder / name, kind, **({"quality": 95} if kind in ("WEBP", "HEIF") else {}))
+    fake_raw(folder / "IMG_0001.NEF")
+    return folder
+
+
+def test_each_format_is_tagged_in_place_or_in_a_sidecar(formats):
+    before = {name: pixels(formats / name) for name in FORMATS}
+    raw_bytes = (formats / "IMG_0001.NEF").read_bytes()
+    result = run_emotag("tag", str(formats), "--json", check=True)
+    statuses = {Path(r["path"]).name: (r["status"], r["tags"]) for r in json_lines(result.stdout)}
+    assert statuses == {name: ("tagged", ["Happy"]) for name in [*FORMATS, "IMG_0001.NEF"]}, result.stderr
+    for name in FORMATS:
+        written = exiftool_tags(formats / name, "XMP-dc:Subject", "XMP-lr:HierarchicalSubject")
+        assert as_list(written["XMP-dc:Subject"]) == ["Happy"], name
+        assert (pixels(formats / name) == before[name]).all(), f"{name}: pixels changed"
+    assert (formats / "IMG_0001.NEF").read_bytes() == raw_bytes, "a raw file must never be written"
+    sidecar = formats / "IMG_0001.NEF.xmp"
+    assert exiftool_tags(sidecar, "XMP-lr:HierarchicalSubject")["XMP-lr:HierarchicalSubject"] == [
+        "Emotion",
+        "Emotion|Happy",
+    ]
+
+
+def test_raw_sidecar_in_lightroom_style(formats):
+    run_emotag("tag", str(formats / "IMG_0001.NEF"), "--sidecar", "lightroom", check=True)
+    assert (formats / "IMG_0001.xmp").is_file() and not (formats / "IMG_0001.NEF.xmp").exists()
+    run_emotag("untag", str(formats / "IMG_0001.NEF"), "--sidecar", "lightroom", check=True)
+    assert not exiftool_tags(formats / "IMG_0001.xmp", "XMP-dc:Subject", "XMP-emotag:all")
