@@ -7,7 +7,10 @@ temperature and whether faces are also read mirrored. TensorFlow is imported onl
 from __future__ import annotations
 
 import json
+import logging
 import os
+import sys
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -29,6 +32,26 @@ def model_folder() -> Path:
     """Where the shipped model lives: `$EMOTAG_MODEL_DIR`, else `models/` beside the package."""
     override = os.environ.get("EMOTAG_MODEL_DIR")
     return Path(override) if override else Path(__file__).resolve().parent.parent / "models"
+
+
+@contextmanager
+def native_stderr_silenced():
+    """Send what C++ libraries print to stderr to /dev/null for a while, unless emotag logs verbosely.
+
+    TensorFlow logs through absl before any setting can quiet it; Python exceptions are unaffected.
+    """
+    if logging.getLogger("emotag").isEnabledFor(logging.INFO):
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 @dataclass(frozen=True)
@@ -65,24 +88,8 @@ class ExpressionModel:
     def __init__(self, folder: Path | None = None):
         folder = folder or model_folder()
         self.info = ModelInfo.read(folder)
-        import keras
-        import tensorflow as tf  # heavy: only once a face must be read
-
-        try:
-            network = keras.models.load_model(folder / self.info.weights, compile=False)
-        except Exception as error:  # keras raises many kinds for a missing or corrupt file
-            raise ModelError(f"{folder / self.info.weights}: cannot load the expression model ({error})") from None
-        mirror = self.info.mirror
-
-        @tf.function(input_signature=[tf.TensorSpec([None, CROP_SIZE, CROP_SIZE, 1], tf.float32)])
-        def logits(batch):
-            if not mirror:
-                return network(batch, training=False)
-            both = network(tf.concat([batch, tf.reverse(batch, axis=[2])], axis=0), training=False)
-            plain, mirrored = tf.split(both, 2, axis=0)
-            return (plain + mirrored) / 2
-
-        self._logits = logits
+        with native_stderr_silenced():  # TensorFlow's start-up chatter on stderr is not for users
+            self._logits = _load(folder / self.info.weights, self.info.mirror)
 
     @property
     def version(self) -> str:
@@ -99,6 +106,28 @@ class ExpressionModel:
     def classify(self, crops: np.ndarray) -> np.ndarray:
         """Calibrated probabilities, (N, 7), columns in `EMOTIONS` order."""
         return softmax(self.logits(crops), self.info.temperature)
+
+
+def _load(weights: Path, mirror: bool):
+    """The network as one traced function of a (N, 48, 48, 1) batch, warmed up so its first use is quick."""
+    import keras
+    import tensorflow as tf  # heavy: only once a face must be read
+
+    try:
+        network = keras.models.load_model(weights, compile=False)
+    except Exception as error:  # keras raises many kinds for a missing or corrupt file
+        raise ModelError(f"{weights}: cannot load the expression model ({error})") from None
+
+    @tf.function(input_signature=[tf.TensorSpec([None, CROP_SIZE, CROP_SIZE, 1], tf.float32)])
+    def logits(batch):
+        if not mirror:
+            return network(batch, training=False)
+        both = network(tf.concat([batch, tf.reverse(batch, axis=[2])], axis=0), training=False)
+        plain, mirrored = tf.split(both, 2, axis=0)
+        return (plain + mirrored) / 2
+
+    logits(np.zeros((1, CROP_SIZE, CROP_SIZE, 1), np.float32))
+    return logits
 
 
 @cache
