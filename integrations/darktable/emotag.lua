@@ -251,7 +251,7 @@ local function run_command(command)
   return lines, ok == true
 end
 
-local function executable_file(path)
+local function file_exists(path)
   local file = path ~= "" and io.open(path, "r")
   if not file then return false end
   file:close()
@@ -262,13 +262,13 @@ end
 local function find_emotag()
   local configured = dt.preferences.read(MODULE, "command", "file")
   if configured and configured ~= "" then
-    return executable_file(configured) and configured or nil
+    return file_exists(configured) and configured or nil
   end
   local lookup = windows and "where emotag 2>NUL" or "command -v emotag 2>/dev/null"
   local found = run_command(lookup)[1]
   if found and found ~= "" then return found end
   local home = os.getenv("HOME")
-  if home and executable_file(home .. "/.local/bin/emotag") then
+  if home and file_exists(home .. "/.local/bin/emotag") then
     return home .. "/.local/bin/emotag"
   end
   return nil
@@ -284,7 +284,7 @@ end
 -- the keyword root emotag is configured with ("Emotion" unless the user changed it)
 local function tag_root(emotag)
   local lines = run_command(quote(emotag) .. " config 2>" .. (windows and "NUL" or "/dev/null"))
-  for _, line in ipairs(lines) do
+  for i, line in ipairs(lines) do
     local root = line:match('^root%s*=%s*"(.-)"')
     if root and root ~= "" then return root end
   end
@@ -299,9 +299,9 @@ end
 local function run_emotag(emotag, subcommand, options, paths)
   local stderr_file = os.tmpname()
   local words = { quote(emotag), subcommand, "--json" }
-  for _, option in ipairs(options) do words[#words + 1] = option end
+  for i, option in ipairs(options) do words[#words + 1] = option end
   words[#words + 1] = "--"
-  for _, path in ipairs(paths) do words[#words + 1] = quote(path) end
+  for i, path in ipairs(paths) do words[#words + 1] = quote(path) end
   local command = table.concat(words, " ") .. " 2>" .. quote(stderr_file)
   dt.print_log(MODULE .. ": " .. command)
 
@@ -310,7 +310,7 @@ local function run_emotag(emotag, subcommand, options, paths)
   remove_file(stderr_file)
 
   local results = {}
-  for _, line in ipairs(lines) do
+  for i, line in ipairs(lines) do
     local parsed, result = pcall(decode_json, line)
     if parsed and type(result) == "table" and result.path then
       results[result.path] = result
@@ -342,7 +342,7 @@ local function export_preview(image)
   format.max_height = PREVIEW_SIDE
   format.quality = 90
   format:write_image(image, file)
-  if executable_file(file) then return file end
+  if file_exists(file) then return file end
   return nil
 end
 
@@ -359,7 +359,7 @@ end
 local function attach_emotions(image, root, labels)
   if #labels == 0 then return end
   dt.tags.attach(dt.tags.create(root), image)
-  for _, label in ipairs(labels) do
+  for i, label in ipairs(labels) do
     dt.tags.attach(dt.tags.create(root .. "|" .. label), image)
   end
 end
@@ -402,7 +402,7 @@ local function report(counts, total)
   local message = string.format(_("emotag: %d images: %d tagged, %d without emotion tags, %d errors"),
     total, counts.tagged, total - counts.tagged - counts.error, counts.error)
   dt.print(message)
-  for _, problem in ipairs(counts.problems) do
+  for i, problem in ipairs(counts.problems) do
     dt.print_error(MODULE .. ": " .. problem)
   end
   if #counts.problems > 0 then
