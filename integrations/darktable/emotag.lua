@@ -392,8 +392,10 @@ local function tag_chunk(emotag, root, images, counts)
       labels = tags_already_written(emotag, paths[i])
     end
     attach_emotions(image, root, labels)
-    local status = (result.status == "unchanged" or result.status == "tagged") and #labels > 0 and "tagged"
-      or result.status
+    local status = result.status
+    if status == "tagged" or status == "unchanged" then
+      status = #labels > 0 and "tagged" or "below_confidence"
+    end
     counts[status] = (counts[status] or 0) + 1
   end
 end

@@ -45,8 +45,9 @@ def test_photos_tagged_by_emotag_arrive_with_their_emotion_tags(album, darktable
 
 def test_script_tags_untagged_photos_in_darktable_and_in_their_files(album, darktable):
     photos = [album / HAPPY_PHOTO, album / NEUTRAL_PHOTO, album / NO_FACE_PHOTOS[0]]
+    confidence_preference = 'local t = ...\nt.dt.preferences.write("emotag", "min_confidence", "float", 0.85)\n'
 
-    report = darktable(TAG_SELECTED, photos)
+    report = darktable(confidence_preference + TAG_SELECTED.replace("local t = ...\n", "", 1), photos)
 
     assert report.value("errors") == "0"
     assert "Emotion|Happy" in report.tags(HAPPY_PHOTO)
@@ -55,6 +56,7 @@ def test_script_tags_untagged_photos_in_darktable_and_in_their_files(album, dark
         written = exiftool_tags(photo, "XMP-lr:HierarchicalSubject").get("XMP-lr:HierarchicalSubject", [])
         written = {written} if isinstance(written, str) else set(written)
         assert emotion_tags(report.tags(photo.name)) == written, f"darktable and {photo.name} disagree"
+    assert exiftool_tags(photos[0], "XMP-emotag:MinConfidence") == {"XMP-emotag:MinConfidence": 0.85}
     tagged = sum(1 for photo in photos if emotion_tags(report.tags(photo.name)))
     assert report.value("tagged") == str(tagged)
     summary = f"emotag: 3 images: {tagged} tagged, {3 - tagged} without emotion tags, 0 errors"
