@@ -12,6 +12,7 @@ import os
 import sqlite3
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 log = logging.getLogger("emotag")
 
@@ -22,9 +23,18 @@ CREATE TABLE IF NOT EXISTS photos (
     mtime_ns INTEGER NOT NULL,
     model_version TEXT NOT NULL,
     status TEXT NOT NULL,
-    done_at REAL NOT NULL
+    done_at REAL NOT NULL,
+    settings TEXT NOT NULL DEFAULT '',
+    tags TEXT NOT NULL DEFAULT ''
 )
 """
+
+
+class Done(NamedTuple):
+    """How a photo was left: its status and the tags it carries."""
+
+    status: str
+    tags: list[str]
 
 
 def default_location() -> Path:
@@ -53,29 +63,31 @@ class Ledger:
         db = sqlite3.connect(self.location, timeout=30)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute(SCHEMA)
-        db.execute("SELECT count(*) FROM photos").fetchone()  # corrupt files fail here
+        db.execute("SELECT settings, tags FROM photos LIMIT 1").fetchall()  # corrupt or outdated files fail here
         return db
 
-    def is_done(self, path: Path, model_version: str) -> str | None:
-        """The recorded outcome if this very file (same size and time) was done by this model version."""
+    def is_done(self, path: Path, model_version: str, settings: str | None = None) -> Done | None:
+        """How this very file (same size and time) was left by this model version (and these tag settings)."""
         try:
             stat = path.stat()
         except OSError:
             return None
         row = self._db.execute(
-            "SELECT status FROM photos WHERE path=? AND size=? AND mtime_ns=? AND model_version=?",
+            "SELECT status, tags, settings FROM photos WHERE path=? AND size=? AND mtime_ns=? AND model_version=?",
             (_key(path), stat.st_size, stat.st_mtime_ns, model_version),
         ).fetchone()
-        return row[0] if row else None
+        if not row or (settings is not None and row[2] != settings):
+            return None
+        return Done(row[0], [tag for tag in row[1].split("\n") if tag])
 
-    def record(self, path: Path, model_version: str, status: str) -> None:
+    def record(self, path: Path, model_version: str, status: str, settings: str = "", tags=()) -> None:
         try:
             stat = path.stat()
         except OSError:
             return
         self._db.execute(
-            "INSERT OR REPLACE INTO photos VALUES (?, ?, ?, ?, ?, ?)",
-            (_key(path), stat.st_size, stat.st_mtime_ns, model_version, status, time.time()),
+            "INSERT OR REPLACE INTO photos VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (_key(path), stat.st_size, stat.st_mtime_ns, model_version, status, time.time(), settings, "\n".join(tags)),
         )
         self._db.commit()
 

@@ -63,6 +63,7 @@ class TagRecord:
     emotions: list[str] = field(default_factory=list)
     faces: list[dict] = field(default_factory=list)
     charset: str | None = None  # IPTC:CodedCharacterSet as found
+    min_confidence: float | None = None
 
     @property
     def tagged(self) -> bool:
@@ -155,6 +156,7 @@ class Metadata:
             emotions=as_list(data.get("XMP-emotag:Emotions")),
             faces=_faces(data.get("XMP-emotag:Faces")),
             charset=_charset(data.get(CHARSET)),
+            min_confidence=_number(data.get("XMP-emotag:MinConfidence")),
         )
 
     def write(self, target: Path, record: TagRecord, ours: dict[str, list[str]], own: dict) -> None:
@@ -254,6 +256,13 @@ def _faces(value) -> list[dict]:
         return []
     faces = value if isinstance(value, list) else [value]
     return [face for face in faces if isinstance(face, dict)]
+
+
+def _number(value) -> float | None:
+    try:
+        return None if value is None else float(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def _charset(value) -> str | None:

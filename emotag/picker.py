@@ -161,7 +161,7 @@ def describe_photo(path: Path, settings: Settings) -> dict:
         return {
             "path": str(path),
             "tagged": record.tagged,
-            "model_version": record.model_version or tagger.model.version,
+            "model_version": record.model_version or tagger.version,
             "faces": faces,
             "tags": [settings.scheme.label(e) for e in emotions],
             "keywords": record.fields,

@@ -14,10 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
+from emotag.emotions import EMOTIONS
 from emotag.faces import Face, FaceFinder
-from emotag.metadata import Metadata, MetadataError, TagRecord, metadata_target
+from emotag.metadata import Metadata, MetadataError, TagRecord, metadata_target, supported_fields
 from emotag.photos import DEFAULT_MAX_SIDE, Photo, PhotoError, is_photo, read_photo
-from emotag.tags import DEFAULT_MIN_CONFIDENCE, FaceReading, TagScheme, keywords, photo_emotions
+from emotag.tags import DEFAULT_MIN_CONFIDENCE, FaceReading, TagScheme, keywords, merge, photo_emotions
 
 log = logging.getLogger("emotag")
 
@@ -37,6 +38,11 @@ class Settings:
     keep_mtime: bool = False
     force: bool = False
     dry_run: bool = False
+
+    def fingerprint(self) -> str:
+        """The settings that decide what a photo's tags are: a photo done under others is looked at again."""
+        labels = ",".join(f"{e}={self.scheme.label(e)}" for e in EMOTIONS)
+        return f"{self.min_confidence}|{self.scheme.root}|{labels}|{self.sidecar}"
 
 
 @dataclass
@@ -94,7 +100,10 @@ class Tagger:
     """The models and the ExifTool process, loaded once, and the steps that use them."""
 
     def __init__(self, settings: Settings, ledger=None):
+        from emotag.expressions import ModelInfo, model_folder
+
         self.settings = settings
+        self.version = ModelInfo.read(model_folder()).version  # cheap: the network loads only when a face needs it
         self.metadata = Metadata(keep_mtime=settings.keep_mtime)
         self.ledger = ledger
         self._finder: FaceFinder | None = None
@@ -127,23 +136,27 @@ class Tagger:
             yield from self.tag_batch(batch)
 
     def tag_batch(self, paths: list[Path]) -> list[PhotoResult]:
+        """Tag a few photos, reading all their faces in one call to the model."""
         pending: list[tuple[Path, Path, TagRecord, Photo, list[Face]]] = []
         results: dict[Path, PhotoResult] = {}
-        version = self.model.version
         for path in paths:
-            if not self.settings.force and self.ledger and self.ledger.is_done(path, version):
-                results[path] = PhotoResult(str(path), "unchanged")
+            done = (
+                None
+                if self.settings.force or not self.ledger
+                else self.ledger.is_done(path, self.version, self.settings.fingerprint())
+            )
+            if done:
+                results[path] = PhotoResult(str(path), "unchanged", tags=done.tags)
                 continue
             try:
-                target, record, photo, faces = self.look(path)
+                target, record = self.read_tags(path)
+                if record.model_version == self.version and not self.settings.force:
+                    results[path] = self.retag_from_record(path, target, record)
+                    continue
+                photo = read_photo(path, self.settings.max_side, self.metadata.preview)
+                pending.append((path, target, record, photo, self.finder.find(photo)))
             except (PhotoError, MetadataError, OSError) as error:
                 results[path] = PhotoResult(str(path), "error", error=describe(error))
-                continue
-            if record.model_version == version and not self.settings.force:
-                results[path] = PhotoResult(str(path), "unchanged", tags=record.emotions)
-                self._remember(path, "unchanged")
-                continue
-            pending.append((path, target, record, photo, faces))
 
         readable = [face.crop for *_, faces in pending for face in faces if face.readable]
         scores = iter(self.model.classify(np.stack(readable)) if readable else [])
@@ -155,20 +168,39 @@ class Tagger:
                 results[path] = PhotoResult(str(path), "error", error=describe(error))
         return [results[path] for path in paths]
 
-    def look(self, path: Path) -> tuple[Path, TagRecord, Photo | None, list[Face]]:
-        """Read the photo's tags and, unless it is already done, find its faces."""
+    def read_tags(self, path: Path) -> tuple[Path, TagRecord]:
+        """The file that holds the photo's tags, and what it holds now."""
         if not path.exists():
             raise PhotoError("file vanished or does not exist")
         if not is_photo(path):
             raise PhotoError(f"not a photo format emotag reads ({path.suffix or 'no suffix'})")
         target = metadata_target(path, self.settings.sidecar)
-        record = self.metadata.read(target)
-        if record.model_version == self.model.version and not self.settings.force:
-            return target, record, None, []
-        photo = read_photo(path, self.settings.max_side, self.metadata.preview)
-        return target, record, photo, self.finder.find(photo)
+        return target, self.metadata.read(target)
+
+    def retag_from_record(self, path: Path, target: Path, record: TagRecord) -> PhotoResult:
+        """A photo this model already read: decide its tags again from the stored scores (no model needed).
+
+        Nothing is written unless the threshold or the keyword scheme changed since.
+        """
+        stored = faces_from_record(record)
+        readings = [FaceReading.from_scores([face["scores"][e] for e in EMOTIONS]) for face in stored]
+        emotions = photo_emotions(readings, self.settings.min_confidence)
+        ours = keywords(emotions, self.settings.scheme)
+        labels = [self.settings.scheme.label(e) for e in emotions]
+        if record.min_confidence == self.settings.min_confidence and not needs_write(target, record, ours):
+            self._remember(path, "unchanged", labels)
+            return PhotoResult(str(path), "unchanged", tags=labels)
+        if not self.settings.dry_run:
+            faces = [
+                {"box_normalised": face["box"], "emotion": r.emotion, "confidence": r.confidence, "scores": r.scores}
+                for face, r in zip(stored, readings)
+            ]
+            self.metadata.write(target, record, ours, self._own(emotions, faces))
+        self._remember(path, "tagged", labels)
+        return PhotoResult(str(path), "tagged", tags=labels)
 
     def decide_and_write(self, path, target, record, photo, faces, readings) -> PhotoResult:
+        """Decide a freshly read photo's tags and write them with emotag's record."""
         settings = self.settings
         reported = [face_result(face, reading) for face, reading in zip(faces, readings)]
         known = [r for r in readings if r is not None]
@@ -181,19 +213,32 @@ class Tagger:
         else:
             status = "tagged"
             if not settings.dry_run:
-                own = {
-                    "model_version": self.model.version,
-                    "min_confidence": settings.min_confidence,
-                    "emotions": emotions,
-                    "faces": [_face_record(face, reading, photo) for face, reading in zip(faces, readings) if reading],
-                }
-                self.metadata.write(target, record, keywords(emotions, settings.scheme), own)
-        self._remember(path, status)
+                stored = [_face_record(face, reading, photo) for face, reading in zip(faces, readings) if reading]
+                self.metadata.write(target, record, keywords(emotions, settings.scheme), self._own(emotions, stored))
+        self._remember(path, status, labels)
         return PhotoResult(str(path), status, reported, labels)
 
-    def _remember(self, path: Path, status: str) -> None:
+    def _own(self, emotions: list[str], faces: list[dict]) -> dict:
+        return {
+            "model_version": self.version,
+            "min_confidence": self.settings.min_confidence,
+            "emotions": emotions,
+            "faces": faces,
+        }
+
+    def _remember(self, path: Path, status: str, tags: list[str]) -> None:
         if self.ledger and not self.settings.dry_run:
-            self.ledger.record(path, self.model.version, status)
+            self.ledger.record(path, self.version, status, self.settings.fingerprint(), tags)
+
+
+def needs_write(target: Path, record: TagRecord, ours: dict[str, list[str]]) -> bool:
+    """Whether writing `ours` would change any keyword field or emotag's record of what it added."""
+    for name in supported_fields(target):
+        current = record.fields.get(name, [])
+        new, added = merge(current, record.added.get(name, []), ours.get(name, []))
+        if new != current or added != record.added.get(name, []):
+            return True
+    return False
 
 
 def face_result(face: Face, reading: FaceReading | None) -> FaceResult:
@@ -236,8 +281,6 @@ class PhotoFaces:
 
 def faces_from_record(record: TagRecord) -> list[dict]:
     """The faces emotag stored in a photo's metadata."""
-    from emotag.emotions import EMOTIONS
-
     faces = []
     for stored in record.faces:
         try:

@@ -109,10 +109,26 @@ def test_second_run_changes_nothing_even_without_the_ledger(album, tmp_path):
     digests = {p.name: digest(p) for p in album.iterdir()}
     again = run_emotag("tag", str(album), "--json", check=True)
     assert {r["status"] for r in json_lines(again.stdout)} == {"unchanged"}
+    assert {Path(r["path"]).name: r["tags"] for r in json_lines(again.stdout)}[HAPPY_PHOTO] == ["Happy"]
     fresh_state = run_emotag("tag", str(album), "--json", check=True, env={"EMOTAG_DATA_DIR": str(tmp_path / "new")})
-    statuses = {Path(r["path"]).name: r["status"] for r in json_lines(fresh_state.stdout)}
-    assert statuses[HAPPY_PHOTO] == statuses[NEUTRAL_PHOTO] == "unchanged"
+    statuses = {Path(r["path"]).name: (r["status"], r["tags"]) for r in json_lines(fresh_state.stdout)}
+    assert statuses[HAPPY_PHOTO] == ("unchanged", ["Happy"])
+    assert statuses[NEUTRAL_PHOTO][0] == "unchanged"
     assert {p.name: digest(p) for p in album.iterdir()} == digests
+
+
+def test_a_new_threshold_redecides_the_tags_from_the_stored_scores(album):
+    photo = album / HAPPY_PHOTO
+    run_emotag("tag", str(photo), check=True)
+    stricter = json_lines(run_emotag("tag", str(photo), "--min-confidence", "1", "--json", check=True).stdout)[0]
+    assert (stricter["status"], stricter["tags"]) == ("tagged", [])
+    assert "XMP-dc:Subject" not in exiftool_tags(photo, "XMP-dc:Subject")
+    assert exiftool_tags(photo, "XMP-emotag:Faces")["XMP-emotag:Faces"], "the scores must stay for later"
+    again = json_lines(run_emotag("tag", str(photo), "--min-confidence", "1", "--json", check=True).stdout)[0]
+    assert again["status"] == "unchanged"
+    back = json_lines(run_emotag("tag", str(photo), "--json", check=True).stdout)[0]
+    assert (back["status"], back["tags"]) == ("tagged", ["Happy"])
+    assert as_list(exiftool_tags(photo, "XMP-dc:Subject")["XMP-dc:Subject"]) == ["Happy"]
 
 
 def test_dry_run_writes_nothing(album):
