@@ -6,8 +6,8 @@
 - Idle: CPU seconds the watcher and its ExifTool use in `--idle` seconds of nothing (target: < 1 s a minute),
   and their resident memory.
 - A burst of `--burst` photos: seconds until all are done, none twice, against `emotag tag` on the same photos.
-- kill -9 in the middle of a burst of `--kill-burst` photos, then a restart: every photo done in the end, none
-  damaged (each still decodes to its original's pixels), none tagged twice.
+- A burst of `--kill-burst` photos stopped with SIGTERM (timed), restarted, killed with kill -9, restarted: every
+  photo done in the end, none damaged (each still decodes to its original's pixels), none tagged twice.
 
 Photos are copies of `--photos` (default: the samples), each name made unique. Everything happens in a temporary
 folder with its own data folder and no configuration file.
@@ -161,44 +161,77 @@ def batch_seconds(sources: list[Path], root: Path, count: int, env: dict) -> flo
     return time.monotonic() - started
 
 
-def burst(watcher: Watcher, sources: list[Path], folder: Path, count: int) -> tuple[float, int]:
+class MemorySampler(threading.Thread):
+    """The highest resident memory of the watcher alone, and of it with all its processes, while it runs."""
+
+    def __init__(self, pid: int):
+        super().__init__(daemon=True)
+        self.pid = pid
+        self.main_peak = self.all_peak = 0.0
+        self.running = True
+
+    def run(self) -> None:
+        while self.running:
+            try:
+                tree = process_tree(self.pid)
+                self.main_peak = max(self.main_peak, resident_mib(self.pid))
+                self.all_peak = max(self.all_peak, sum(resident_mib(pid) for pid in tree))
+            except OSError:
+                pass  # a process ended while being read
+            time.sleep(0.5)
+
+
+def burst(watcher: Watcher, sources: list[Path], folder: Path, count: int) -> tuple[float, int, MemorySampler]:
+    memory = MemorySampler(watcher.process.pid)
+    memory.start()
     started = time.monotonic()
     photos = copy_photos(sources, folder, count, "burst")
     wanted = {str(p) for p in photos}
     watcher.wait(lambda: wanted <= watcher.done(), 3600)
     seconds = time.monotonic() - started
+    memory.running = False
     time.sleep(3)  # room for a second result, if any photo were done twice
     twice = sum(n > 1 for path, n in Counter(r["path"] for _, r in watcher.results).items() if path in wanted)
-    return seconds, twice
+    return seconds, twice, memory
 
 
-def kill_and_restart(sources: list[Path], folder: Path, count: int, env: dict) -> dict:
+def stop_kill_and_restart(sources: list[Path], folder: Path, count: int, env: dict) -> dict:
+    """A burst interrupted twice: SIGTERM (timed), then kill -9, then a start that finishes it."""
     folder.mkdir(parents=True, exist_ok=True)
-    first = Watcher(folder, env)
+    runs = [Watcher(folder, env)]
     photos = copy_photos(sources, folder, count, "kill")
-    first.wait(lambda: len(first.results) >= count // 4, 3600)
-    first.process.kill()
-    first.process.wait()
-    done_before = len(first.done())
+    wanted = {str(p) for p in photos}
+
+    def done() -> set[str]:
+        return set().union(*(run.done() for run in runs))
+
+    runs[0].wait(lambda: len(done()) >= count // 4, 3600)
+    stop_seconds = runs[0].stop()
+    stopped_cleanly = runs[0].process.returncode == 0
+    runs.append(Watcher(folder, env))
+    runs[1].wait(lambda: len(done()) >= count // 2, 3600)
+    runs[1].process.kill()
+    runs[1].process.wait()
+    done_before_kill = len(done())
     time.sleep(2)  # orphaned workers and ExifTool notice their parent is gone
-    second = Watcher(folder, env)
-    second.wait(lambda: {str(p) for p in photos} <= first.done() | second.done(), 3600)
+    runs.append(Watcher(folder, env))
+    runs[2].wait(lambda: wanted <= done(), 3600)
     time.sleep(3)
-    second.stop()
-    results = [r for _, r in first.results + second.results]
+    runs[2].stop()
+    results = [result for run in runs for _, result in run.results]
     tagged = Counter(r["path"] for r in results if r["status"] == "tagged")
     damaged = 0
     for photo in photos:
         source = next(s for s in sources if photo.name.endswith("--" + s.name))
         with Image.open(photo) as a, Image.open(source) as b:
             damaged += not np.array_equal(np.asarray(a), np.asarray(b))
-    untagged = sum(not carries_tags(Path(path)) for path in tagged)
     return {
+        "stop in the burst": f"exit {'0' if stopped_cleanly else runs[0].process.returncode} in {stop_seconds:.1f} s",
         "photos": count,
-        "done before the kill": done_before,
+        "done before the kill": done_before_kill,
         "tagged twice": sum(n > 1 for n in tagged.values()),
         "damaged": damaged,
-        "reported tagged but without tags": untagged,
+        "reported tagged but without tags": sum(not carries_tags(Path(path)) for path in tagged),
         "leftover ExifTool files": len(list(folder.glob("*_exiftool_tmp"))),
         "errors": sum(r["status"] == "error" for r in results),
     }
@@ -238,15 +271,18 @@ def main() -> None:
             flush=True,
         )
         batch = batch_seconds(sources, root, args.burst, env)
-        seconds, twice = burst(watcher, sources, watched / "burst", args.burst)
+        seconds, twice, peak = burst(watcher, sources, watched / "burst", args.burst)
         print(
             f"burst of {args.burst}: all done in {seconds:.1f} s, {twice} twice; `emotag tag` on as many: "
-            f"{batch:.1f} s (ratio {seconds / batch:.2f}; target: about 1)",
+            f"{batch:.1f} s (ratio {seconds / batch:.2f}; target: about 1); resident memory at most "
+            f"{peak.main_peak:.0f} MiB for the watcher, {peak.all_peak:.0f} MiB with its workers and ExifTools",
             flush=True,
         )
+        time.sleep(3)
+        print(f"after the burst: resident memory {resident_mib(watcher.process.pid):.0f} MiB", flush=True)
         print(f"stop (SIGTERM) while idle: exited in {watcher.stop():.1f} s", flush=True)
-        outcome = kill_and_restart(sources, root / "killed", args.kill_burst, env)
-        print("kill -9 in a burst, then restart: " + ", ".join(f"{k} {v}" for k, v in outcome.items()), flush=True)
+        outcome = stop_kill_and_restart(sources, root / "killed", args.kill_burst, env)
+        print("SIGTERM, then kill -9 in a burst, then restart: " + ", ".join(f"{k}: {v}" for k, v in outcome.items()))
 
 
 if __name__ == "__main__":

@@ -49,8 +49,11 @@ LEFTOVER_SECONDS = 5.0
 WATCH_BATCH = 8
 """Photos tagged together: enough for the model to read their faces in one call, few enough that a stop
 signal is answered within a few seconds."""
-POOL_BACKLOG = 64
-"""A backlog this long (a card import) is worked by `--jobs` worker processes, as `emotag tag` would."""
+POOL_AFTER_SECONDS = 30.0
+"""A backlog that would take this long in this process (a card import) is worked by `--jobs` worker processes,
+as `emotag tag` would. Starting them costs each a TensorFlow start (5 to 20 s), which a shorter one does not
+repay. The time a photo takes is measured on the batches this process tags. `$EMOTAG_POOL_AFTER_SECONDS` sets it
+(0: start the workers as soon as there is a backlog)."""
 POLL_SECONDS = 2.0
 """How often `--polling` lists the folders."""
 EXIFTOOL_TMP = "_exiftool_tmp"
@@ -294,6 +297,8 @@ class Workers:
         self.jobs = jobs
         self.waker = waker
         self._pool = None
+        self.seconds_per_photo: float | None = None  # measured here, on the last batches
+        self.pool_after = pool_after_seconds()
         self._in_flight = 0
         self._finished: list[PhotoResult] = []
         self._lock = threading.Lock()
@@ -309,7 +314,7 @@ class Workers:
 
     def has_room(self, backlog: int) -> bool:
         """Whether another batch may start now; a long backlog starts the worker processes."""
-        if self._pool is None and self.jobs > 1 and backlog >= POOL_BACKLOG:
+        if self._pool is None and self.jobs > 1 and backlog * (self.seconds_per_photo or 0) >= self.pool_after:
             self._start_pool()
         limit = self.jobs if self._pool is not None else 1
         return self._in_flight < limit and not (self._pool is None and self._finished)
@@ -318,7 +323,11 @@ class Workers:
         if self._pool is None:
             from emotag.batch import _guarded
 
+            started = time.monotonic()
             self._finished += _guarded(self.tagger, photos)
+            seconds = (time.monotonic() - started) / len(photos)
+            previous = self.seconds_per_photo or seconds
+            self.seconds_per_photo = 0.7 * previous + 0.3 * seconds
             return
         from emotag.batch import _tag_chunk
 
@@ -361,6 +370,14 @@ class Workers:
         while self._in_flight:
             wait()
         self.stop_pool()
+
+
+def pool_after_seconds() -> float:
+    try:
+        return max(0.0, float(os.environ.get("EMOTAG_POOL_AFTER_SECONDS", POOL_AFTER_SECONDS)))
+    except ValueError:
+        log.warning("EMOTAG_POOL_AFTER_SECONDS is not a number of seconds; using %g", POOL_AFTER_SECONDS)
+        return POOL_AFTER_SECONDS
 
 
 class ignoring_interrupts:

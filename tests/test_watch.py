@@ -353,19 +353,20 @@ def test_polling_finds_a_copied_photo_and_ctrl_c_stops_it(tmp_path, watch_env, w
 
 @pytest.mark.slow
 def test_long_burst_goes_to_worker_processes_and_stops_cleanly(tmp_path, watch_env, watchers):
-    """A backlog past `POOL_BACKLOG` goes to `--jobs` processes, as `emotag tag` would. A stop in the middle
-    finishes the batches in hand; the next start does the rest; every photo is done exactly once."""
+    """A long backlog goes to `--jobs` processes, as `emotag tag` would. A stop in the middle finishes the batches
+    in hand; the next start does the rest; every photo is done exactly once."""
     folder = tmp_path / "photos"
     folder.mkdir()
-    first = watchers(folder, watch_env, "--jobs", "2")
-    photos = copy_samples(folder, rounds=20)
-    first.wait_for(lambda: len(first.results) >= 16, "the workers' first results", timeout=600)
-    assert any("worker processes" in line for line in first.log)
+    env = dict(watch_env, EMOTAG_POOL_AFTER_SECONDS="0")  # any backlog is long (what counts as long: the bench)
+    first = watchers(folder, env, "--jobs", "2")
+    photos = copy_samples(folder, rounds=30)
+    first.wait_for(lambda: any("worker processes" in line for line in first.log), "the workers")
+    first.wait_for(lambda: len(first.results) >= 24, "the workers' first results", timeout=600)
     assert first.stop() == 0
     assert len(first.results) < len(photos), "the burst was over before the stop; the test proves nothing"
 
     second = watchers(folder, watch_env, "--jobs", "2")
-    second.wait_for_photos([p for p in photos if not first.results_for(p)], timeout=600)
+    second.wait_for_photos([p for p in photos if not first.results_for(p)], timeout=900)
     time.sleep(3)
     results = first.results + second.results
     assert Counter(r["path"] for r in results) == Counter(str(p) for p in photos)
