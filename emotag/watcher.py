@@ -23,6 +23,7 @@ import os
 import select
 import signal
 import socket
+import stat
 import sys
 import threading
 import time
@@ -83,10 +84,10 @@ def is_candidate(path: Path, roots: Iterable[Path]) -> bool:
 def stat_key(path: Path) -> tuple[int, int] | None:
     """Size and modification time, or None for a file that is gone (or is a folder)."""
     try:
-        stat = path.stat()
+        found = path.stat()
     except OSError:
         return None
-    return (stat.st_size, stat.st_mtime_ns) if not os.path.isdir(path) else None
+    return None if stat.S_ISDIR(found.st_mode) else (found.st_size, found.st_mtime_ns)
 
 
 def settle_time(path: Path) -> float:
@@ -129,15 +130,18 @@ class Arrivals:
     def __len__(self) -> int:
         return len(self._seen)
 
-    def note(self, path: Path) -> None:
-        """Something happened to `path`: look again once it has held still."""
+    def note(self, path: Path) -> bool:
+        """Something happened to `path`: look again once it has held still. True for a photo not yet settling
+        (for one already settling the main thread wakes in time anyway: its next look only moves later)."""
         key = stat_key(path)
         now = time.monotonic()
         with self._lock:
             if key is None:
                 self._seen.pop(path, None)
-            else:
-                self._seen[path] = Sighting(key, now, now + settle_time(path))
+                return False
+            new = path not in self._seen
+            self._seen[path] = Sighting(key, now, now + settle_time(path))
+            return new
 
     def forget(self, path: Path) -> None:
         with self._lock:
@@ -245,8 +249,7 @@ def make_handler(roots: list[Path], arrivals: Arrivals, waker: Waker, gone: set[
                 path = Path(os.fsdecode(event.dest_path))
             else:
                 path = Path(os.fsdecode(event.src_path))
-            if is_candidate(path, roots):
-                arrivals.note(path)
+            if is_candidate(path, roots) and arrivals.note(path):
                 waker.wake()
 
     return ArrivalsHandler()
