@@ -264,8 +264,6 @@ def show_config():
 @click.pass_context
 def watch(ctx, folders, polling, show_status, dry_run, as_json, force, jobs, min_confidence, sidecar, keep_mtime):
     """Watch FOLDERS (recursively) and tag each photo that arrives, once it is complete. Stop with Ctrl-C."""
-    import os
-
     from emotag.watcher import describe_status, read_statuses
 
     if show_status:
@@ -277,7 +275,6 @@ def watch(ctx, folders, polling, show_status, dry_run, as_json, force, jobs, min
         sys.exit(0 if any(status["running"] for status in statuses) else 3)
     if not folders:
         raise click.UsageError("name at least one folder to watch")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from emotag.batch import default_jobs
     from emotag.expressions import ModelError
     from emotag.metadata import MetadataError

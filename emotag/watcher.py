@@ -553,7 +553,7 @@ class Watcher:
             signal.signal(number, self._on_stop_signal)
         with ignoring_interrupts():
             self.tagger = Tagger(self.settings, Ledger())
-        self.version = self._warm_up()
+        self._warm_up()
         self.workers = Workers(self.tagger, self.settings, self.jobs, self.waker, self.say)
         self._forget_dead_watchers()
         signal.set_wakeup_fd(self.waker.fileno(), warn_on_full_buffer=False)
@@ -565,7 +565,7 @@ class Watcher:
         self.state = "catching up" if caught_up else "idle"
         self.save_status()
 
-    def _warm_up(self) -> str:
+    def _warm_up(self) -> None:
         """Load the model and face finder now, so the first photo is tagged in seconds, not after TensorFlow."""
         import numpy as np
 
@@ -573,7 +573,6 @@ class Watcher:
 
         self.tagger.model.classify(np.zeros((1, CROP_SIZE, CROP_SIZE), dtype=np.uint8))
         _ = self.tagger.finder
-        return self.tagger.model.version
 
     def _observe(self):
         if self.polling:
@@ -597,10 +596,14 @@ class Watcher:
         for photo in find_photos(self.roots):
             if forced:
                 self._forced.add(photo)
-            if forced or not self.tagger.ledger.is_done(photo, self.version):
+            if forced or not self.is_done(photo):
                 self.arrivals.note(photo)
                 count += 1
         return count
+
+    def is_done(self, photo: Path) -> bool:
+        """Whether the ledger has this very file as done, by this model, under these tag settings."""
+        return bool(self.tagger.ledger.is_done(photo, self.tagger.version, self.settings.fingerprint()))
 
     def _on_stop_signal(self, number, frame) -> None:
         self.stopping = True
@@ -665,7 +668,7 @@ class Watcher:
                 continue
             forced = photo in self._forced
             self._forced.discard(photo)
-            if not forced and self.tagger.ledger.is_done(photo, self.version):
+            if not forced and self.is_done(photo):
                 continue  # done: most often emotag's own write coming back as an event
             self.backlog[photo] = None
         if self.backlog and self.state == "idle":
