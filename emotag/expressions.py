@@ -118,7 +118,7 @@ def _load(weights: Path, mirror: bool):
     except Exception as error:  # keras raises many kinds for a missing or corrupt file
         raise ModelError(f"{weights}: cannot load the expression model ({error})") from None
 
-    @tf.function(input_signature=[tf.TensorSpec([None, CROP_SIZE, CROP_SIZE, 1], tf.float32)])
+    @tf.function(input_signature=[tf.TensorSpec([None, CROP_SIZE, CROP_SIZE, 1], tf.float32)], autograph=False)
     def logits(batch):
         if not mirror:
             return network(batch, training=False)

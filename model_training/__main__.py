@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> None:
 
     train = sub.add_parser("train", parents=[common], help="train, export, calibrate and evaluate")
     train.add_argument("--run", type=Path, default=Path("runs/expression"), help="checkpoints and logs; resumes")
-    train.add_argument("--epochs", type=int, default=50)
+    train.add_argument("--epochs", type=int, default=40)
     train.add_argument("--batch-size", type=int, default=128)
     train.add_argument("--seed", type=int, default=1234)
     train.add_argument("--version", default="1.0.0")
