@@ -49,6 +49,12 @@ def _photos(paths: tuple[Path, ...]) -> list[Path]:
     return list(find_photos(paths))
 
 
+def shown(path) -> str:
+    """A path for a one-line message: line breaks and other control characters escaped."""
+    text = str(path)
+    return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
+
+
 def _fail_early(error: Exception) -> None:
     """Errors that stop everything (no ExifTool, no model): one line, exit 1."""
     click.echo(f"emotag: {error}", err=True)
@@ -110,7 +116,7 @@ def tag(ctx, paths, dry_run, as_json, force, jobs, min_confidence, sidecar, keep
                     click.echo(json.dumps(result.to_json(), ensure_ascii=False))
                 if result.status == "error":
                     bar.clear()
-                    click.echo(f"emotag: {result.path}: {result.error}", err=True)
+                    click.echo(f"emotag: {shown(result.path)}: {result.error}", err=True)
     except (ModelError, MetadataError, RuntimeError) as error:
         _fail_early(error)
     seconds = time.monotonic() - started
@@ -150,7 +156,7 @@ def top(ctx, emotion, paths, count, copy_to, link_to, html_file, as_json):
     except RuntimeError as error:
         _fail_early(error)
     for path, message in errors:
-        click.echo(f"emotag: {path}: {message}", err=True)
+        click.echo(f"emotag: {shown(path)}: {message}", err=True)
     for item in best:
         if as_json:
             click.echo(json.dumps({"path": str(item.path), "score": round(item.score, 4)}, ensure_ascii=False))
@@ -187,7 +193,7 @@ def untag(ctx, paths, dry_run, as_json, sidecar):
                     record = {"path": str(path), "status": status} | ({"error": message} if message else {})
                     click.echo(json.dumps(record, ensure_ascii=False))
                 elif status == "error":
-                    click.echo(f"emotag: {path}: {message}", err=True)
+                    click.echo(f"emotag: {shown(path)}: {message}", err=True)
                 elif status == "untagged":
                     click.echo(f"untagged {path}" if not dry_run else f"would untag {path}")
     except MetadataError as error:

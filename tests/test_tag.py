@@ -149,16 +149,19 @@ def test_high_threshold_tags_nothing_but_still_records_the_faces(album):
 
 def test_file_names_are_data_never_options_or_code(album, tmp_path):
     names = ["-rf photo.jpg", 'it\'s "quoted" $(touch pwned).jpg', "Ünïcødé 東京 photo.jpg", "-"]
-    for name in names:
+    for name in [*names, "line\nbreak.jpg"]:
         shutil.copy(album / HAPPY_PHOTO, album / name)
     result = run_emotag("tag", str(album), "--json")
     by_name = {Path(r["path"]).name: r for r in json_lines(result.stdout)}
-    assert result.returncode == 0, result.stderr
     for name in names[:3]:
-        assert by_name[name]["status"] == "tagged"
+        assert by_name[name]["status"] == "tagged", by_name[name]
         assert as_list(exiftool_tags(album / name, "XMP-dc:Subject")["XMP-dc:Subject"]) == ["Happy"]
     assert not list(Path.cwd().glob("pwned")) and not (album / "pwned").exists()
     assert "-" not in by_name, "a file called '-' is not a photo and was read anyway"
+    refused = by_name["line\nbreak.jpg"]
+    assert refused["status"] == "error" and "line break" in refused["error"]
+    assert result.returncode == 1 and [r for r in by_name.values() if r["status"] == "error"] == [refused]
+    assert "line\\nbreak.jpg: file name contains a line break" in result.stderr, "the error must stay on one line"
 
 
 def test_bad_files_get_one_line_each_and_the_rest_is_tagged(album):
