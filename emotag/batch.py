@@ -27,18 +27,18 @@ def tag_photos(paths: list[Path], settings: Settings, jobs: int = 1) -> Iterator
         tagger = Tagger(settings, Ledger())
         try:
             for start in range(0, len(paths), BATCH_PHOTOS):
-                yield from _guarded(tagger, paths[start : start + BATCH_PHOTOS])
+                yield from tag_chunk_safely(tagger, paths[start : start + BATCH_PHOTOS])
         finally:
             tagger.close()
         return
     chunks = [paths[start : start + BATCH_PHOTOS] for start in range(0, len(paths), BATCH_PHOTOS)]
     context = multiprocessing.get_context("spawn")  # TensorFlow and forked threads do not mix
-    with context.Pool(jobs, initializer=_start_worker, initargs=(settings,)) as pool:
-        for results in pool.imap(_tag_chunk, chunks):
+    with context.Pool(jobs, initializer=start_worker, initargs=(settings,)) as pool:
+        for results in pool.imap(tag_chunk, chunks):
             yield from results
 
 
-def _guarded(tagger: Tagger, chunk: list[Path]) -> list[PhotoResult]:
+def tag_chunk_safely(tagger: Tagger, chunk: list[Path]) -> list[PhotoResult]:
     """A chunk's results; an unexpected failure costs that chunk's photos an error line, never the run."""
     from emotag.expressions import ModelError
 
@@ -51,7 +51,8 @@ def _guarded(tagger: Tagger, chunk: list[Path]) -> list[PhotoResult]:
         return [PhotoResult(str(path), "error", error=f"internal error: {error}") for path in chunk]
 
 
-def _start_worker(settings: Settings) -> None:
+def start_worker(settings: Settings) -> None:
+    """In a worker process: one thread for TensorFlow (the workers are the parallelism), one Tagger."""
     global _worker
     os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
     os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
@@ -61,6 +62,7 @@ def _start_worker(settings: Settings) -> None:
     _worker = Tagger(settings, Ledger())
 
 
-def _tag_chunk(chunk: list[Path]) -> list[PhotoResult]:
+def tag_chunk(chunk: list[Path]) -> list[PhotoResult]:
+    """In a worker process: tag a chunk with that worker's Tagger."""
     assert _worker is not None
-    return _guarded(_worker, chunk)
+    return tag_chunk_safely(_worker, chunk)

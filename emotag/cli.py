@@ -75,22 +75,32 @@ def main(verbose: bool) -> None:
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="emotag: %(message)s")
 
 
+def tagging_options(command):
+    """The options `tag` and `watch` share, spelt the same in both (osxphotos' option bundles)."""
+    options = [
+        click.option("--dry-run", is_flag=True, help="Read the faces and show the tags, but write nothing."),
+        click.option("--json", "as_json", is_flag=True, help="Print one JSON object per photo (JSON Lines)."),
+        click.option("--force", is_flag=True, help="Read photos again even if this model version tagged them."),
+        click.option("--jobs", type=click.IntRange(min=0), help="Worker processes (default: one per core)."),
+        click.option("--min-confidence", type=click.FloatRange(0, 1), help="Tag an emotion from this confidence on."),
+        click.option(
+            "--sidecar",
+            type=click.Choice(["darktable", "lightroom"]),
+            help="Sidecar name for raw files: IMG.CR2.xmp (darktable, digiKam) or IMG.xmp (Lightroom).",
+        ),
+        click.option("--keep-mtime", is_flag=True, default=None, help="Leave files' modification times as they were."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 paths_argument = click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 
 
 @main.command()
 @paths_argument
-@click.option("--dry-run", is_flag=True, help="Read the faces and show the tags, but write nothing.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per photo (JSON Lines).")
-@click.option("--force", is_flag=True, help="Read photos again even if this model version tagged them.")
-@click.option("--jobs", type=click.IntRange(min=0), help="Worker processes (default: one per core).")
-@click.option("--min-confidence", type=click.FloatRange(0, 1), help="Tag an emotion from this confidence on.")
-@click.option(
-    "--sidecar",
-    type=click.Choice(["darktable", "lightroom"]),
-    help="Sidecar name for raw files: IMG.CR2.xmp (darktable, digiKam) or IMG.xmp (Lightroom).",
-)
-@click.option("--keep-mtime", is_flag=True, default=None, help="Leave the files' modification times as they were.")
+@tagging_options
 @click.pass_context
 def tag(ctx, paths, dry_run, as_json, force, jobs, min_confidence, sidecar, keep_mtime):
     """Tag the photos in PATHS (files or folders, recursive) with the emotions on their faces."""
@@ -256,17 +266,7 @@ def show_config():
 @click.argument("folders", nargs=-1, type=click.Path(path_type=Path, file_okay=False))
 @click.option("--polling", is_flag=True, help="List the folders every few seconds instead of waiting for events.")
 @click.option("--status", "show_status", is_flag=True, help="Tell whether a watcher runs, what it did, what is queued.")
-@click.option("--dry-run", is_flag=True, help="Read the faces and show the tags, but write nothing.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per photo (JSON Lines).")
-@click.option("--force", is_flag=True, help="On start, read photos again even if this model version tagged them.")
-@click.option("--jobs", type=click.IntRange(min=0), help="Worker processes for a long backlog (default: one per core).")
-@click.option("--min-confidence", type=click.FloatRange(0, 1), help="Tag an emotion from this confidence on.")
-@click.option(
-    "--sidecar",
-    type=click.Choice(["darktable", "lightroom"]),
-    help="Sidecar name for raw files: IMG.CR2.xmp (darktable, digiKam) or IMG.xmp (Lightroom).",
-)
-@click.option("--keep-mtime", is_flag=True, default=None, help="Leave the files' modification times as they were.")
+@tagging_options
 @click.pass_context
 def watch(ctx, folders, polling, show_status, dry_run, as_json, force, jobs, min_confidence, sidecar, keep_mtime):
     """Watch FOLDERS (recursively) and tag each photo that arrives, once it is complete. Stop with Ctrl-C."""

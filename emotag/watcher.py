@@ -285,7 +285,7 @@ def clear_leftover(photo: Path, sidecar_style: str) -> str | None:
 def _start_worker(settings: Settings) -> None:
     """A pool worker: Ctrl-C in a terminal reaches the whole process group; only the watcher should answer it."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    from emotag.batch import _start_worker as start_tagger
+    from emotag.batch import start_worker as start_tagger
 
     start_tagger(settings)
 
@@ -324,19 +324,19 @@ class Workers:
 
     def submit(self, photos: list[Path]) -> None:
         if self._pool is None:
-            from emotag.batch import _guarded
+            from emotag.batch import tag_chunk_safely
 
             started = time.monotonic()
-            self._finished += _guarded(self.tagger, photos)
+            self._finished += tag_chunk_safely(self.tagger, photos)
             seconds = (time.monotonic() - started) / len(photos)
             previous = self.seconds_per_photo or seconds
             self.seconds_per_photo = 0.7 * previous + 0.3 * seconds
             return
-        from emotag.batch import _tag_chunk
+        from emotag.batch import tag_chunk
 
         self._in_flight += 1
         self._pool.apply_async(
-            _tag_chunk,
+            tag_chunk,
             (photos,),
             callback=self._done,
             error_callback=lambda error: self._done([PhotoResult(str(p), "error", error=str(error)) for p in photos]),
