@@ -95,9 +95,6 @@ class Ledger:
         self._db.execute("DELETE FROM photos WHERE path=?", (_key(path),))
         self._db.commit()
 
-    def counts(self) -> dict[str, int]:
-        return dict(self._db.execute("SELECT status, count(*) FROM photos GROUP BY status").fetchall())
-
     def close(self) -> None:
         self._db.close()
 

@@ -134,7 +134,7 @@ def describe_photo(path: Path, settings: Settings) -> dict:
             return {"path": str(path), "error": "file vanished or does not exist"}
         record = tagger.metadata.read(metadata_target(path, settings.sidecar))
         if record.tagged:
-            looked = PhotoFaces(path, faces_from_record(record), from_tags=True)
+            looked = PhotoFaces(path, faces_from_record(record))
         else:
             looked = next(read_faces(tagger, [path], use_tags=False))
         if looked.error:

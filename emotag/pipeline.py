@@ -275,7 +275,6 @@ class PhotoFaces:
 
     path: Path
     faces: list[dict] = field(default_factory=list)  # {"box": [x, y, w, h] in 0..1, "scores": {...}}
-    from_tags: bool = False
     error: str | None = None
 
 
@@ -301,7 +300,7 @@ def read_faces(tagger: Tagger, paths: list[Path], use_tags: bool = True) -> Iter
                 if use_tags and is_photo(path) and path.exists():
                     record = tagger.metadata.read(metadata_target(path, tagger.settings.sidecar))
                     if record.tagged:
-                        looked.append(PhotoFaces(path, faces_from_record(record), from_tags=True))
+                        looked.append(PhotoFaces(path, faces_from_record(record)))
                         continue
                 if not path.exists():
                     raise PhotoError("file vanished or does not exist")
