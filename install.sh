@@ -33,5 +33,5 @@ if [ "${1:-}" != "--no-demo" ]; then
   "$PYTHON" -m emotag.cli tag "$demo"
   for photo in "$demo"/*.jpg; do "$PYTHON" -m emotag.cli show "$photo"; done
   echo "Keywords as ExifTool reads them back:"
-  exiftool -q -q -s -XMP-lr:HierarchicalSubject "$demo"
+  exiftool -q -q -T -FileName -XMP-lr:HierarchicalSubject "$demo"
 fi
