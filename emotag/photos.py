@@ -107,6 +107,13 @@ def _draft_request(size: tuple[int, int], scale: float) -> tuple[int, int]:
     return (max(1, int(size[0] * factor)), max(1, int(size[1] * factor)))
 
 
+def displayed_size(path: Path, preview_reader=None) -> tuple[int, int]:
+    """A photo's full size as displayed (EXIF orientation applied), from its header alone."""
+    source = io.BytesIO(preview_reader(path)[0]) if is_raw(path) and preview_reader else path
+    with Image.open(source) as image:
+        return _displayed_size(image)
+
+
 def _displayed_size(image: Image.Image) -> tuple[int, int]:
     """The full-resolution size as displayed: after EXIF orientation, before any `draft` shrinking."""
     width, height = image.size

@@ -14,7 +14,7 @@ from PIL import Image, ImageOps
 
 from emotag.emotions import EMOTIONS
 from emotag.metadata import metadata_target
-from emotag.photos import PhotoError, is_raw
+from emotag.photos import PhotoError, displayed_size, is_raw
 from emotag.pipeline import PhotoFaces, Settings, Tagger, faces_from_record, read_faces
 
 THUMBNAIL = 360
@@ -139,7 +139,7 @@ def describe_photo(path: Path, settings: Settings) -> dict:
             looked = next(read_faces(tagger, [path], use_tags=False))
         if looked.error:
             return {"path": str(path), "error": looked.error}
-        width, height = displayed_size(path, tagger)
+        width, height = displayed_size(path, tagger.metadata.preview)
         faces = []
         for face in looked.faces:
             x, y, w, h = face["box"]
@@ -168,12 +168,3 @@ def describe_photo(path: Path, settings: Settings) -> dict:
         }
     finally:
         tagger.close()
-
-
-def displayed_size(path: Path, tagger: Tagger) -> tuple[int, int]:
-    """The photo's size as displayed (EXIF orientation applied), without decoding it."""
-    source = io.BytesIO(tagger.metadata.preview(path)[0]) if is_raw(path) else path
-    with Image.open(source) as image:
-        width, height = image.size
-        orientation = image.getexif().get(0x0112, 1)
-    return (height, width) if orientation in (5, 6, 7, 8) else (width, height)

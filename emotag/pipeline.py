@@ -170,10 +170,7 @@ class Tagger:
 
     def read_tags(self, path: Path) -> tuple[Path, TagRecord]:
         """The file that holds the photo's tags, and what it holds now."""
-        if not path.exists():
-            raise PhotoError("file vanished or does not exist")
-        if not is_photo(path):
-            raise PhotoError(f"not a photo format emotag reads ({path.suffix or 'no suffix'})")
+        check_photo(path)
         target = metadata_target(path, self.settings.sidecar)
         return target, self.metadata.read(target)
 
@@ -229,6 +226,14 @@ class Tagger:
     def _remember(self, path: Path, status: str, tags: list[str]) -> None:
         if self.ledger and not self.settings.dry_run:
             self.ledger.record(path, self.version, status, self.settings.fingerprint(), tags)
+
+
+def check_photo(path: Path) -> None:
+    """Refuse, in one line, a path that is gone or is not a photo emotag reads."""
+    if not path.exists():
+        raise PhotoError("file vanished or does not exist")
+    if not is_photo(path):
+        raise PhotoError(f"not a photo format emotag reads ({path.suffix or 'no suffix'})")
 
 
 def needs_write(target: Path, record: TagRecord, ours: dict[str, list[str]]) -> bool:
@@ -297,15 +302,13 @@ def read_faces(tagger: Tagger, paths: list[Path], use_tags: bool = True) -> Iter
         looked = []
         for path in paths[start : start + BATCH_PHOTOS]:
             try:
-                if use_tags and is_photo(path) and path.exists():
-                    record = tagger.metadata.read(metadata_target(path, tagger.settings.sidecar))
+                if use_tags:
+                    _, record = tagger.read_tags(path)
                     if record.tagged:
                         looked.append(PhotoFaces(path, faces_from_record(record)))
                         continue
-                if not path.exists():
-                    raise PhotoError("file vanished or does not exist")
-                if not is_photo(path):
-                    raise PhotoError(f"not a photo format emotag reads ({path.suffix or 'no suffix'})")
+                else:
+                    check_photo(path)
                 photo = read_photo(path, tagger.settings.max_side, tagger.metadata.preview)
                 looked.append((path, photo, [f for f in tagger.finder.find(photo) if f.readable]))
             except (PhotoError, MetadataError, OSError) as error:
