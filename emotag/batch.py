@@ -32,7 +32,7 @@ def tag_photos(paths: list[Path], settings: Settings, jobs: int = 1) -> Iterator
             tagger.close()
         return
     chunks = [paths[start : start + BATCH_PHOTOS] for start in range(0, len(paths), BATCH_PHOTOS)]
-    context = multiprocessing.get_context("spawn")  # TensorFlow and forked threads do not mix
+    context = multiprocessing.get_context("spawn")  # LiteRT's and ExifTool's threads and forking do not mix
     with context.Pool(jobs, initializer=start_worker, initargs=(settings,)) as pool:
         for results in pool.imap(tag_chunk, chunks):
             yield from results
@@ -52,10 +52,9 @@ def tag_chunk_safely(tagger: Tagger, chunk: list[Path]) -> list[PhotoResult]:
 
 
 def start_worker(settings: Settings) -> None:
-    """In a worker process: one thread for TensorFlow (the workers are the parallelism), one Tagger."""
+    """In a worker process: one thread for the model (the workers are the parallelism), one Tagger."""
     global _worker
-    os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
-    os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
+    os.environ.setdefault("EMOTAG_THREADS", "1")
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     from emotag.ledger import Ledger
 

@@ -52,9 +52,9 @@ WATCH_BATCH = 8
 signal is answered within a few seconds."""
 POOL_AFTER_SECONDS = 30.0
 """A backlog that would take this long in this process (a card import) is worked by `--jobs` worker processes,
-as `emotag tag` would. Starting them costs each a TensorFlow start (5 to 20 s), which a shorter one does not
-repay. The time a photo takes is measured on the batches this process tags. `$EMOTAG_POOL_AFTER_SECONDS` sets it
-(0: start the workers as soon as there is a backlog)."""
+as `emotag tag` would. Starting them costs each a Python start, the model and ExifTool (1 to 3 s), which a shorter
+one does not repay. The time a photo takes is measured on the batches this process tags.
+`$EMOTAG_POOL_AFTER_SECONDS` sets it (0: start the workers as soon as there is a backlog)."""
 POLL_SECONDS = 2.0
 """How often `--polling` lists the folders."""
 EXIFTOOL_TMP = "_exiftool_tmp"
@@ -357,7 +357,7 @@ class Workers:
         import multiprocessing
 
         self.say(f"a long backlog: starting {self.jobs} worker processes")
-        context = multiprocessing.get_context("spawn")  # TensorFlow and forked threads do not mix
+        context = multiprocessing.get_context("spawn")  # LiteRT's and ExifTool's threads and forking do not mix
         with ignoring_interrupts():
             self._pool = context.Pool(self.jobs, initializer=_start_worker, initargs=(self.settings,))
 
@@ -566,7 +566,7 @@ class Watcher:
         self.save_status()
 
     def _warm_up(self) -> None:
-        """Load the model and face finder now, so the first photo is tagged in seconds, not after TensorFlow."""
+        """Load the model and face finder now, so the first photo does not wait for them."""
         import numpy as np
 
         from emotag.emotions import CROP_SIZE

@@ -93,6 +93,23 @@ def command_calibrate(args: argparse.Namespace) -> None:
     calibrate(args.models, data.load(args.data, "val"))
 
 
+def command_export(args: argparse.Namespace) -> None:
+    """Re-export a trained Keras file (default: the shipped one) with the card's version, temperature and notes."""
+    import keras
+
+    from emotag.expressions import MODEL_CARD_FILE
+    from model_training.export import export
+
+    setup_logging(None)
+    card = json.loads((args.models / MODEL_CARD_FILE).read_text())
+    source = args.keras or args.models / card["weights"]
+    model = keras.models.load_model(source, compile=False, safe_mode=True)
+    known = {"version", "weights", "runtime", "quantisation", "temperature", "mirror", "emotions", "input", "exported"}
+    extra = {key: value for key, value in card.items() if key not in known}
+    runtime = export(model, args.models, card["version"], card["temperature"], card["mirror"], extra)
+    log.info("wrote %s (%d bytes)", runtime, runtime.stat().st_size)
+
+
 def command_framing(args: argparse.Namespace) -> None:
     from model_training import framing
 
@@ -138,6 +155,10 @@ def main(argv: list[str] | None = None) -> None:
 
     calibrate_cmd = sub.add_parser("calibrate", parents=[common], help="refit the temperature on the val split")
     calibrate_cmd.set_defaults(run_command=command_calibrate)
+
+    export_cmd = sub.add_parser("export", parents=[common], help="re-export a Keras model into the runtime format")
+    export_cmd.add_argument("--keras", type=Path, help="the trained .keras file (default: the one in --models)")
+    export_cmd.set_defaults(run_command=command_export)
 
     framing_cmd = sub.add_parser("framing", parents=[common], help="measure FER2013's face framing (template)")
     framing_cmd.add_argument("--check", action="store_true", help="score the model on re-cut validation faces")

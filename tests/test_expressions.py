@@ -66,3 +66,22 @@ def test_validation_accuracy_of_the_shipped_model():
     faces = load(SHARED / "fer2013", "val")
     predicted = emotag.classify_crops(faces.images[:1000]).argmax(axis=1)
     assert (predicted == faces.labels[:1000]).mean() > 0.62
+
+
+@pytest.mark.skipif(not (SHARED / "fer2013").is_dir(), reason="FER2013 validation split not present")
+def test_runtime_model_reads_faces_as_the_trained_keras_model_does():
+    """The shipped `.tflite` (8-bit weights) against the `.keras` it was exported from, on validation faces."""
+    import keras
+
+    from emotag.expressions import ModelInfo, model_folder, softmax
+    from model_training.data import load
+
+    faces = load(SHARED / "fer2013", "val").images[:1000]
+    info = ModelInfo.read(model_folder())
+    network = keras.models.load_model(model_folder() / f"expression-{info.version}.keras", compile=False)
+    prepared = prepare_crops(faces)
+    logits = (network.predict(prepared, verbose=0) + network.predict(prepared[:, :, ::-1], verbose=0)) / 2
+    expected = softmax(logits, info.temperature)
+    shipped = emotag.classify_crops(faces)
+    assert (shipped.argmax(axis=1) == expected.argmax(axis=1)).mean() > 0.98
+    assert np.abs(shipped - expected).mean() < 0.01
