@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
-from emotag.pipeline import BATCH_PHOTOS, PhotoResult, Settings, Tagger
+from emotag.pipeline import BATCH_PHOTOS, PhotoResult, Settings, Tagger, known_result
 
 log = logging.getLogger("emotag")
 _worker: Tagger | None = None
@@ -19,9 +19,16 @@ def default_jobs() -> int:
 
 
 def tag_photos(paths: list[Path], settings: Settings, jobs: int = 1) -> Iterator[PhotoResult]:
-    """Results for `paths`, in order. With `jobs` > 1 each worker loads the model and ExifTool once."""
+    """Results for `paths`: first those the ledger knows as done, then the others in order, as they are tagged.
+
+    With `jobs` > 1 each worker loads the model and ExifTool once. A run over an archive that is already done
+    starts neither.
+    """
     from emotag.ledger import Ledger
 
+    paths = yield from skip_known(paths, settings)
+    if not paths:
+        return
     jobs = max(1, min(jobs, (len(paths) + BATCH_PHOTOS - 1) // BATCH_PHOTOS))
     if jobs == 1:
         tagger = Tagger(settings, Ledger())
@@ -36,6 +43,26 @@ def tag_photos(paths: list[Path], settings: Settings, jobs: int = 1) -> Iterator
     with context.Pool(jobs, initializer=start_worker, initargs=(settings,)) as pool:
         for results in pool.imap(tag_chunk, chunks):
             yield from results
+
+
+def skip_known(paths: list[Path], settings: Settings) -> Generator[PhotoResult, None, list[Path]]:
+    """Yield the results of photos the ledger knows as done; return the photos left to look at."""
+    from emotag.expressions import model_version
+    from emotag.ledger import Ledger
+
+    if settings.force:
+        return paths
+    ledger, version, left = Ledger(), model_version(), []
+    try:
+        for path in paths:
+            known = known_result(ledger, path, version, settings)
+            if known:
+                yield known
+            else:
+                left.append(path)
+    finally:
+        ledger.close()
+    return left
 
 
 def tag_chunk_safely(tagger: Tagger, chunk: list[Path]) -> list[PhotoResult]:

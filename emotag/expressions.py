@@ -77,6 +77,11 @@ class ModelInfo:
             raise ModelError(f"{path}: damaged model description ({error}); reinstall emotag") from None
 
 
+def model_version() -> str:
+    """The shipped model's version, from its description alone (cheap: nothing is loaded)."""
+    return ModelInfo.read(model_folder()).version
+
+
 def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
     scaled = logits / temperature
     scaled = scaled - scaled.max(axis=1, keepdims=True)

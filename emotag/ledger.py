@@ -62,6 +62,7 @@ class Ledger:
     def _open(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.location, timeout=30)
         db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")  # a power cut may cost the last records (time), never the file
         db.execute(SCHEMA)
         db.execute("SELECT settings, tags FROM photos LIMIT 1").fetchall()  # corrupt or outdated files fail here
         return db

@@ -19,6 +19,8 @@ from emotag.faces import Face, FaceFinder
 from emotag.metadata import Metadata, MetadataError, TagRecord, metadata_target, supported_fields
 from emotag.photos import DEFAULT_MAX_SIDE, Photo, PhotoError, is_photo, read_photo
 from emotag.tags import DEFAULT_MIN_CONFIDENCE, FaceReading, TagScheme, keywords, merge, photo_emotions
+from emotag.timing import describe as describe_stages
+from emotag.timing import stage, stage_seconds
 
 log = logging.getLogger("emotag")
 
@@ -96,14 +98,22 @@ def _walk(folder: Path) -> Iterator[Path]:
                 yield path
 
 
+def known_result(ledger, path: Path, version: str, settings: Settings) -> PhotoResult | None:
+    """The result of a photo the ledger knows as done under this model and settings, without opening it."""
+    if settings.force or ledger is None:
+        return None
+    done = ledger.is_done(path, version, settings.fingerprint())
+    return PhotoResult(str(path), "unchanged", tags=done.tags) if done else None
+
+
 class Tagger:
     """The models and the ExifTool process, loaded once, and the steps that use them."""
 
     def __init__(self, settings: Settings, ledger=None):
-        from emotag.expressions import ModelInfo, model_folder
+        from emotag.expressions import model_version
 
         self.settings = settings
-        self.version = ModelInfo.read(model_folder()).version  # cheap: the network loads only when a face needs it
+        self.version = model_version()  # cheap: the network loads only when a face needs it
         self.metadata = Metadata(keep_mtime=settings.keep_mtime)
         self.ledger = ledger
         self._finder: FaceFinder | None = None
@@ -122,6 +132,7 @@ class Tagger:
         return self._finder
 
     def close(self) -> None:
+        log.info("time per stage in process %d: %s", os.getpid(), describe_stages(stage_seconds()))
         self.metadata.close()
 
     def run(self, paths: Iterable[Path]) -> Iterator[PhotoResult]:
@@ -140,30 +151,31 @@ class Tagger:
         pending: list[tuple[Path, Path, TagRecord, Photo, list[Face]]] = []
         results: dict[Path, PhotoResult] = {}
         for path in paths:
-            done = (
-                None
-                if self.settings.force or not self.ledger
-                else self.ledger.is_done(path, self.version, self.settings.fingerprint())
-            )
-            if done:
-                results[path] = PhotoResult(str(path), "unchanged", tags=done.tags)
+            known = known_result(self.ledger, path, self.version, self.settings)
+            if known:
+                results[path] = known
                 continue
             try:
-                target, record = self.read_tags(path)
+                with stage("read tags"):
+                    target, record = self.read_tags(path)
                 if record.model_version == self.version and not self.settings.force:
-                    results[path] = self.retag_from_record(path, target, record)
+                    with stage("write tags"):
+                        results[path] = self.retag_from_record(path, target, record)
                     continue
-                photo = read_photo(path, self.settings.max_side, self.metadata.preview)
+                with stage("decode"):
+                    photo = read_photo(path, self.settings.max_side, self.metadata.preview)
                 pending.append((path, target, record, photo, self.finder.find(photo)))
             except (PhotoError, MetadataError, OSError) as error:
                 results[path] = PhotoResult(str(path), "error", error=describe(error))
 
         readable = [face.crop for *_, faces in pending for face in faces if face.readable]
-        scores = iter(self.model.classify(np.stack(readable)) if readable else [])
+        with stage("classify"):
+            scores = iter(self.model.classify(np.stack(readable)) if readable else [])
         for path, target, record, photo, faces in pending:
             readings = [FaceReading.from_scores(next(scores)) if face.readable else None for face in faces]
             try:
-                results[path] = self.decide_and_write(path, target, record, photo, faces, readings)
+                with stage("write tags"):
+                    results[path] = self.decide_and_write(path, target, record, photo, faces, readings)
             except (MetadataError, OSError) as error:
                 results[path] = PhotoResult(str(path), "error", error=describe(error))
         return [results[path] for path in paths]
