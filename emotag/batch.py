@@ -12,6 +12,8 @@ from emotag.pipeline import BATCH_PHOTOS, PhotoResult, Settings, Tagger, known_r
 
 log = logging.getLogger("emotag")
 _worker: Tagger | None = None
+WORKER_MIN_PHOTOS = 8
+"""A worker costs about a second to start (Python, the model, ExifTool): with fewer photos each, fewer workers."""
 
 
 def default_jobs() -> int:
@@ -29,7 +31,7 @@ def tag_photos(paths: list[Path], settings: Settings, jobs: int = 1) -> Iterator
     paths = yield from skip_known(paths, settings)
     if not paths:
         return
-    jobs = max(1, min(jobs, (len(paths) + BATCH_PHOTOS - 1) // BATCH_PHOTOS))
+    jobs = max(1, min(jobs, len(paths) // WORKER_MIN_PHOTOS))
     if jobs == 1:
         tagger = Tagger(settings, Ledger())
         try:
@@ -38,7 +40,8 @@ def tag_photos(paths: list[Path], settings: Settings, jobs: int = 1) -> Iterator
         finally:
             tagger.close()
         return
-    chunks = [paths[start : start + BATCH_PHOTOS] for start in range(0, len(paths), BATCH_PHOTOS)]
+    size = max(1, min(BATCH_PHOTOS, len(paths) // (jobs * 4)))  # small enough that the workers finish together
+    chunks = [paths[start : start + size] for start in range(0, len(paths), size)]
     context = multiprocessing.get_context("spawn")  # LiteRT's and ExifTool's threads and forking do not mix
     with context.Pool(jobs, initializer=start_worker, initargs=(settings,)) as pool:
         for results in pool.imap(tag_chunk, chunks):

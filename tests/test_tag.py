@@ -7,7 +7,16 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from tests.conftest import HAPPY_PHOTO, NEUTRAL_PHOTO, NO_FACE_PHOTOS, exiftool_tags, json_lines, pixels, run_emotag
+from tests.conftest import (
+    HAPPY_PHOTO,
+    NEUTRAL_PHOTO,
+    NO_FACE_PHOTOS,
+    SAMPLES,
+    exiftool_tags,
+    json_lines,
+    pixels,
+    run_emotag,
+)
 
 KEYWORD_FIELDS = ("XMP-dc:Subject", "XMP-lr:HierarchicalSubject", "XMP-digiKam:TagsList", "IPTC:Keywords")
 USER_VALUES = {
@@ -239,3 +248,21 @@ def test_broken_config_is_a_usage_error(private_state):
     (private_state / "config.toml").write_text("min_confidence = 'high'\n")
     result = run_emotag("config")
     assert result.returncode == 2 and "min_confidence" in result.stderr
+
+
+def test_worker_processes_tag_exactly_as_one_process_does(tmp_path):
+    """`--jobs 2` (two worker processes, a model and an ExifTool each) against `--jobs 1`, photo by photo."""
+    folders = {}
+    for jobs in ("1", "2"):
+        folder = tmp_path / f"jobs{jobs}"
+        folder.mkdir()
+        for i in range(5):
+            for sample in (HAPPY_PHOTO, NEUTRAL_PHOTO, *NO_FACE_PHOTOS):
+                shutil.copy2(SAMPLES / sample, folder / f"{i}-{sample}")
+        result = run_emotag("tag", "--jobs", jobs, "--json", str(folder), check=True)
+        folders[jobs] = {Path(r["path"]).name: (r["status"], r["tags"]) for r in json_lines(result.stdout)}
+        assert len(folders[jobs]) == 20
+    assert folders["1"] == folders["2"]
+    for name, (status, tags) in folders["2"].items():
+        written = exiftool_tags(tmp_path / "jobs2" / name, "XMP-dc:Subject", "XMP-emotag:ModelVersion")
+        assert as_list(written.get("XMP-dc:Subject", [])) == tags and (status == "tagged") == bool(written)
