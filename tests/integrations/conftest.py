@@ -43,6 +43,8 @@ def run_darktable(command: list[str], environment: dict, folder: Path, report: P
     with a warning. A hang after the steps began is a failure.
     """
     for attempt in (1, 2):
+        for lock in folder.rglob("*.lock"):  # left by a killed darktable, whose pid may still look alive a while
+            lock.unlink()
         returncode, log, started = _run_once(command, environment, folder, report)
         if started:
             return returncode, log
