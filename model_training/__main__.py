@@ -60,24 +60,56 @@ def calibrate(models: Path, val: data.FaceSet) -> float:
     return temperature
 
 
+def member_plan(args: argparse.Namespace) -> list[tuple[Path, int, int]]:
+    """(run folder, epochs, seed) for each network: one in `--run`, or `--run`/member-K with seeds counting up."""
+    epochs = args.epochs if len(args.epochs) == args.members else args.epochs[:1] * args.members
+    if len(args.epochs) not in (1, args.members):
+        raise SystemExit(f"--epochs takes one number, or one per member ({args.members})")
+    if args.members == 1:
+        return [(args.run, epochs[0], args.seed)]
+    return [(args.run / f"member-{k + 1}", epochs[k], args.seed + k) for k in range(args.members)]
+
+
 def command_train(args: argparse.Namespace) -> None:
-    from model_training.export import export
+    from model_training.model import ensemble
     from model_training.train import train
 
+    args.run.mkdir(parents=True, exist_ok=True)
     setup_logging(args.run / "train.log")
     started = time.monotonic()
     train_set = limited(data.load(args.data, "train"), args.limit, args.seed)
     val_set = limited(data.load(args.data, "val"), args.limit, args.seed)
-    model = train(train_set, val_set, args.run, epochs=args.epochs, batch_size=args.batch_size, seed=args.seed)
-    minutes = (time.monotonic() - started) / 60
-    export(
-        model,
-        args.models,
-        args.version,
-        1.0,
-        mirror=not args.no_mirror,
-        extra={"training_minutes": round(minutes, 1), "epochs": args.epochs, "seed": args.seed},
-    )
+    plan = member_plan(args)
+    members = [
+        train(train_set, val_set, run, epochs=epochs, batch_size=args.batch_size, seed=seed)
+        for run, epochs, seed in plan
+    ]
+    extra = {
+        "training_minutes": round((time.monotonic() - started) / 60, 1),
+        "epochs": [epochs for _, epochs, _ in plan] if len(plan) > 1 else plan[0][1],
+        "seed": [seed for *_, seed in plan] if len(plan) > 1 else plan[0][2],
+    }
+    model = members[0] if len(members) == 1 else ensemble(members)
+    publish(model, args, val_set, extra)
+
+
+def command_ensemble(args: argparse.Namespace) -> None:
+    """Average the logits of networks already trained (their `best.keras`) into one exported model."""
+    import keras
+
+    from model_training.model import ensemble
+
+    setup_logging(None)
+    members = [keras.models.load_model(path, compile=False, safe_mode=True) for path in args.members]
+    extra = {"members": [str(path) for path in args.members]}
+    publish(ensemble(members), args, limited(data.load(args.data, "val"), args.limit, 0), extra)
+
+
+def publish(model, args: argparse.Namespace, val_set: data.FaceSet, extra: dict) -> None:
+    """Export into `--models`, fit the temperature on the validation split, and evaluate what was exported."""
+    from model_training.export import export
+
+    export(model, args.models, args.version, 1.0, mirror=not args.no_mirror, extra=extra)
     calibrate(args.models, val_set)
     evaluate_folder(args.models, val_set, args.models / "evaluation", "FER2013 PublicTest")
 
@@ -141,12 +173,19 @@ def main(argv: list[str] | None = None) -> None:
 
     train = sub.add_parser("train", parents=[common], help="train, export, calibrate and evaluate")
     train.add_argument("--run", type=Path, default=Path("runs/expression"), help="checkpoints and logs; resumes")
-    train.add_argument("--epochs", type=int, default=40)
+    train.add_argument("--epochs", type=int, nargs="+", default=[40], help="one number, or one per member")
     train.add_argument("--batch-size", type=int, default=128)
-    train.add_argument("--seed", type=int, default=1234)
+    train.add_argument("--seed", type=int, default=1234, help="member K is trained with seed + K - 1")
+    train.add_argument("--members", type=int, default=1, help="train this many networks and average their logits")
     train.add_argument("--version", default="1.0.0")
     train.add_argument("--no-mirror", action="store_true", help="do not average each face with its mirror image")
     train.set_defaults(run_command=command_train)
+
+    ensemble_cmd = sub.add_parser("ensemble", parents=[common], help="average trained networks into one model")
+    ensemble_cmd.add_argument("members", type=Path, nargs="+", help="trained .keras files (e.g. a run's best.keras)")
+    ensemble_cmd.add_argument("--version", required=True)
+    ensemble_cmd.add_argument("--no-mirror", action="store_true", help="do not also read each face mirrored")
+    ensemble_cmd.set_defaults(run_command=command_ensemble)
 
     evaluate = sub.add_parser("evaluate", parents=[common], help="score the exported model on a split")
     evaluate.add_argument("--split", choices=["train", "val", "test"], default="val")

@@ -30,6 +30,16 @@ def build_model(blocks: tuple[tuple[int, int], ...] = BLOCKS, dropout: float = 0
     return keras.Model(inputs, logits, name="emotag_expression")
 
 
+def ensemble(members: list[keras.Model]) -> keras.Model:
+    """One model whose logits are the mean of `members`' logits: networks trained apart err apart."""
+    inputs = keras.Input((CROP_SIZE, CROP_SIZE, 1), name="face")
+    outputs = [
+        keras.Model(member.inputs[0], member.outputs[0], name=f"member_{k + 1}")(inputs)
+        for k, member in enumerate(members)
+    ]
+    return keras.Model(inputs, layers.Average(name="logits")(outputs), name="emotag_expression_ensemble")
+
+
 def augmenter(seed: int) -> keras.Sequential:
     """Augmentation that suits 48x48 grey faces: mirror, small tilt, zoom and shift, and a patch blanked out.
 

@@ -106,3 +106,23 @@ def test_smoke_training_trains_exports_calibrates_and_evaluates(tmp_path):
     assert (tmp_path / "run" / "train.log").read_text().count("epoch 1:") == 1
     probabilities = ExpressionModel(models).classify(fake_faces(5)[0])
     assert probabilities.shape == (5, 7) and np.allclose(probabilities.sum(axis=1), 1, atol=1e-5)
+
+
+def test_ensemble_of_one_network_twice_reads_faces_as_that_network(tmp_path):
+    """`ensemble` averages members' logits: two copies of the shipped network must read faces as it does."""
+    from emotag.expressions import ModelInfo, model_folder
+
+    info = ModelInfo.read(model_folder())
+    network = model_folder() / f"expression-{info.version}.keras"
+    models = tmp_path / "models"
+    source = SHARED / "fer2013" if (SHARED / "fer2013").is_dir() else None
+    if source is None:
+        write_csv(tmp_path / "fer2013.csv", {"Training": 10, "PublicTest": 120})
+        source = tmp_path / "fer2013.csv"
+    command = [sys.executable, "-m", "model_training", "ensemble", str(network), str(network)]
+    command += ["--data", str(source), "--limit", "300", "--models", str(models), "--version", "twice"]
+    result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    faces = fake_faces(20)[0]
+    alone, twice = ExpressionModel(model_folder()).logits(faces), ExpressionModel(models).logits(faces)
+    assert np.allclose(alone, twice, atol=1e-3)
