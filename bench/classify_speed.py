@@ -39,7 +39,7 @@ def main() -> None:
         single_seconds.append(time.perf_counter() - t)
     rate = 256 / statistics.median(batch_seconds)
     single = 1000 * statistics.median(single_seconds)
-    print(f"model {model.version} (mirrored reading: {model.info.mirror})")
+    print(f"model {model.version} (views of each face: {', '.join(model.info.views)})")
     print(f"{'load (import + weights + first call)':<40} {loaded:8.2f} s")
     print(f"{'batches of 256':<40} {rate:8.0f} faces/s   target >= 1500")
     print(f"{'one face':<40} {single:8.2f} ms        target < 5")

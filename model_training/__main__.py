@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from emotag.expressions import VIEWS
 from model_training import data
 from model_training.evaluate import fit_temperature, metrics, report, save_figures, save_plots
 
@@ -109,7 +110,7 @@ def publish(model, args: argparse.Namespace, val_set: data.FaceSet, extra: dict)
     """Export into `--models`, fit the temperature on the validation split, and evaluate what was exported."""
     from model_training.export import export
 
-    export(model, args.models, args.version, 1.0, mirror=not args.no_mirror, extra=extra)
+    export(model, args.models, args.version, 1.0, views=args.views, extra=extra)
     calibrate(args.models, val_set)
     evaluate_folder(args.models, val_set, args.models / "evaluation", "FER2013 PublicTest")
 
@@ -136,9 +137,9 @@ def command_export(args: argparse.Namespace) -> None:
     card = json.loads((args.models / MODEL_CARD_FILE).read_text())
     source = args.keras or args.models / card["weights"]
     model = keras.models.load_model(source, compile=False, safe_mode=True)
-    known = {"version", "weights", "runtime", "quantisation", "temperature", "mirror", "emotions", "input", "exported"}
+    known = {"version", "weights", "runtime", "quantisation", "temperature", "views", "emotions", "input", "exported"}
     extra = {key: value for key, value in card.items() if key not in known}
-    runtime = export(model, args.models, card["version"], card["temperature"], card["mirror"], extra)
+    runtime = export(model, args.models, card["version"], card["temperature"], card["views"], extra)
     log.info("wrote %s (%d bytes)", runtime, runtime.stat().st_size)
 
 
@@ -177,14 +178,14 @@ def main(argv: list[str] | None = None) -> None:
     train.add_argument("--batch-size", type=int, default=128)
     train.add_argument("--seed", type=int, default=1234, help="member K is trained with seed + K - 1")
     train.add_argument("--members", type=int, default=1, help="train this many networks and average their logits")
-    train.add_argument("--version", default="1.0.0")
-    train.add_argument("--no-mirror", action="store_true", help="do not average each face with its mirror image")
+    train.add_argument("--version", default="1.1.0")
+    train.add_argument("--views", nargs="+", choices=VIEWS, default=list(VIEWS), help="views of a face averaged")
     train.set_defaults(run_command=command_train)
 
     ensemble_cmd = sub.add_parser("ensemble", parents=[common], help="average trained networks into one model")
     ensemble_cmd.add_argument("members", type=Path, nargs="+", help="trained .keras files (e.g. a run's best.keras)")
     ensemble_cmd.add_argument("--version", required=True)
-    ensemble_cmd.add_argument("--no-mirror", action="store_true", help="do not also read each face mirrored")
+    ensemble_cmd.add_argument("--views", nargs="+", choices=VIEWS, default=list(VIEWS), help="views averaged")
     ensemble_cmd.set_defaults(run_command=command_ensemble)
 
     evaluate = sub.add_parser("evaluate", parents=[common], help="score the exported model on a split")

@@ -13,7 +13,7 @@ from emotag.emotions import CROP_SIZE, EMOTIONS
 from emotag.expressions import MODEL_CARD_FILE
 
 
-def export(model: keras.Model, folder: Path, version: str, temperature: float, mirror: bool, extra: dict) -> Path:
+def export(model: keras.Model, folder: Path, version: str, temperature: float, views: list[str], extra: dict) -> Path:
     """Save `expression-<version>.keras` (for training tools) and `.tflite` (what emotag runs), and describe them.
 
     The `.tflite` file has its weights quantised to 8 bits (LiteRT's dynamic-range quantisation): on the
@@ -33,7 +33,7 @@ def export(model: keras.Model, folder: Path, version: str, temperature: float, m
         "runtime": f"{stem}.tflite",
         "quantisation": "dynamic-range int8 weights",
         "temperature": round(temperature, 4),
-        "mirror": mirror,
+        "views": list(views),
         "emotions": list(EMOTIONS),
         "input": f"grey {CROP_SIZE}x{CROP_SIZE} uint8 face crops, framed like FER2013, emotag.crops.prepare_crops",
         "exported": date.today().isoformat(),

@@ -70,18 +70,30 @@ def test_validation_accuracy_of_the_shipped_model():
 
 @pytest.mark.skipif(not (SHARED / "fer2013").is_dir(), reason="FER2013 validation split not present")
 def test_runtime_model_reads_faces_as_the_trained_keras_model_does():
-    """The shipped `.tflite` (8-bit weights) against the `.keras` it was exported from, on validation faces."""
+    """The shipped `.tflite` (8-bit weights) against the `.keras` it came from, same views, on validation faces."""
     import keras
 
-    from emotag.expressions import ModelInfo, model_folder, softmax
+    from emotag.expressions import ModelInfo, model_folder, softmax, view
     from model_training.data import load
 
     faces = load(SHARED / "fer2013", "val").images[:1000]
     info = ModelInfo.read(model_folder())
     network = keras.models.load_model(model_folder() / f"expression-{info.version}.keras", compile=False)
     prepared = prepare_crops(faces)
-    logits = (network.predict(prepared, verbose=0) + network.predict(prepared[:, :, ::-1], verbose=0)) / 2
+    logits = np.mean([network.predict(view(prepared, name), verbose=0) for name in info.views], axis=0)
     expected = softmax(logits, info.temperature)
     shipped = emotag.classify_crops(faces)
     assert (shipped.argmax(axis=1) == expected.argmax(axis=1)).mean() > 0.98
     assert np.abs(shipped - expected).mean() < 0.01
+
+
+def test_views_are_the_crop_mirrored_and_magnified():
+    from emotag.expressions import view
+
+    crop = prepare_crops(face_crop(HAPPY_PHOTO)[None])
+    assert np.array_equal(view(crop, "plain"), crop)
+    assert np.array_equal(view(crop, "mirror"), crop[:, :, ::-1])
+    zoomed = view(crop, "zoom")[0, :, :, 0]
+    assert np.allclose(zoomed[23:25, 23:25], crop[0, 23:25, 23:25, 0], atol=0.5)  # the centre stays
+    assert not np.allclose(zoomed[0], crop[0, 0, :, 0], atol=0.1)  # the edges come in
+    assert np.array_equal(view(crop, "zoom mirror"), view(crop, "zoom")[:, :, ::-1])
