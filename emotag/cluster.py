@@ -139,7 +139,9 @@ def refill(client, running, sent: dict, work: Iterator, settings: Settings) -> I
 
 
 def send(client, chunk: list[Path], settings: Settings, running, sent: dict) -> None:
-    future = client.submit(tag_chunk_on_worker, chunk, settings, pure=False, retries=RETRIES)
+    """Send a chunk as absolute paths: a worker on another machine does not share this one's working folder."""
+    absolute = [path.absolute() for path in chunk]
+    future = client.submit(tag_chunk_on_worker, absolute, settings, pure=False, retries=RETRIES)
     sent[future] = chunk
     running.add(future)
 
@@ -162,6 +164,8 @@ def chunk_results(client, future, chunk, settings, running, sent: dict, version:
             f"a worker reads with model {worker_version}, this machine with {version}: "
             "install the same emotag on every machine"
         )
+    for path, result in zip(chunk, results):
+        result.path = str(path)  # as the user named it, as a local run reports it
     return results
 
 
