@@ -6,8 +6,9 @@ The corpus is `--copies` copies of every photo in `--photos` (default: the devel
 ../shared/data/photos when they are there) plus the samples. Each run is the real command, timed from start to
 exit (start-up, model loading and shutdown included), on its own fresh copy of the corpus with its own empty data
 folder, so nothing is skipped as done. Rounds alternate the two commands so that a busy neighbour hurts both alike.
-Prints photos a second per run, the cluster's time over the local run's, and the rate per core that the README's
-estimate for large archives starts from.
+Prints photos a second per run, the cluster's time over the local run's, and the rate per worker (one worker, one
+core) that the README's estimate for large archives starts from. Each command is also timed on an empty folder:
+its fixed cost (imports, starting and stopping workers or the cluster), which a large archive pays once.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ def timed_run(options: list[str], sources: list[Path], copies: int, work: Path) 
         text=True,
     )
     seconds = time.perf_counter() - started
-    print(f"  emotag tag {' '.join(options)}: {run.stderr.strip().splitlines()[-1]}", file=sys.stderr)
+    print(f"  emotag tag {' '.join(options)}: {run.stderr.strip().splitlines()[-1]} ({seconds:.1f} s)", file=sys.stderr)
     shutil.rmtree(folder)
     return count, seconds
 
@@ -76,18 +77,21 @@ def main() -> None:
         f"--cluster local:{args.workers}": ["--cluster", f"local:{args.workers}"],
     }
     seconds: dict[str, list[float]] = {name: [] for name in commands}
+    fixed: dict[str, list[float]] = {name: [] for name in commands}
     with tempfile.TemporaryDirectory(prefix="emotag-bench-cluster-") as work:
         for _ in range(args.rounds):
             for name, options in commands.items():
                 count, took = timed_run(options, sources, args.copies, Path(work))
                 seconds[name].append(took)
+                fixed[name].append(timed_run(options, [], 0, Path(work))[1])
 
     print(f"{count} photos ({len(sources)} originals x {args.copies}), {args.rounds} round(s), median of rounds")
-    print(f"{'command':<30} {'seconds':>8} {'photos/s':>9} {'per worker':>11}")
+    print(f"{'command':<30} {'seconds':>8} {'photos/s':>9} {'per worker':>11} {'empty folder':>13}")
     for name, runs in seconds.items():
         median = statistics.median(runs)
         rate = count / median
-        print(f"{'emotag tag ' + name:<30} {median:8.1f} {rate:9.2f} {rate / args.workers:11.2f}")
+        empty = statistics.median(fixed[name])
+        print(f"{'emotag tag ' + name:<30} {median:8.1f} {rate:9.2f} {rate / args.workers:11.2f} {empty:11.1f} s")
     local, cluster = (statistics.median(runs) for runs in seconds.values())
     print(f"cluster / local: {cluster / local:.3f} (target <= 1.15)")
 
