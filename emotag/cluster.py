@@ -19,13 +19,17 @@ Dask is imported only here, and this module only by `emotag tag --cluster`: with
 
 from __future__ import annotations
 
+import atexit
 import logging
+import os
+import sys
 import threading
 from collections.abc import Iterator
 from concurrent.futures import CancelledError
 from contextlib import contextmanager
 from pathlib import Path
 
+import dask
 from dask.distributed import Client, KilledWorker, LocalCluster, WorkerPlugin, as_completed
 
 from emotag import batch
@@ -37,6 +41,10 @@ log = logging.getLogger("emotag")
 
 RETRIES = 2  # a chunk whose task raises (a worker without ExifTool, say) is tried again, perhaps elsewhere
 CHUNKS_PER_THREAD = 2  # chunks in flight per worker thread: enough to keep workers busy, few enough to resume
+
+# Dask samples each worker's stack every 10 ms for the dashboard's profile: about 5% of a worker's CPU for
+# emotag's work on the development machine (bench/README.md). Local clusters go without; remote workers choose.
+LOCAL_WORKER_CONFIG = {"distributed.worker.profile.enabled": False}
 
 _lock = threading.Lock()
 _settings: Settings | None = None
@@ -69,7 +77,8 @@ def connect(spec: str) -> Iterator[Client]:
     quiet_dask()
     if isinstance(target, int):
         dashboard = ":0" if log.isEnabledFor(logging.INFO) else None  # its address is shown only under -v
-        cluster = LocalCluster(n_workers=target, threads_per_worker=1, processes=True, dashboard_address=dashboard)
+        with dask.config.set(LOCAL_WORKER_CONFIG):
+            cluster = LocalCluster(n_workers=target, threads_per_worker=1, processes=True, dashboard_address=dashboard)
         with cluster, Client(cluster, set_as_default=False) as client:
             log.info("local Dask cluster of %d workers; dashboard %s", target, client.dashboard_link)
             client.register_plugin(TaggerCloser(), name=TaggerCloser.name)
@@ -181,7 +190,12 @@ def tag_chunk_on_worker(chunk: list[Path], settings: Settings) -> tuple[str, lis
 
 
 class TaggerCloser(WorkerPlugin):
-    """A Dask worker plugin: a worker that closes shuts its Tagger's ExifTool down in order."""
+    """A Dask worker plugin: a worker that closes shuts its Tagger's ExifTool down in order, then exits at once.
+
+    TensorFlow's own exit takes seconds (2 s on the development machine, more under load): long enough for Dask's
+    nanny to kill the process with a warning. By then nothing is left to lose: ExifTool has finished its last
+    write, and the worker has told the scheduler it is gone.
+    """
 
     name = "emotag-tagger"
     idempotent = True  # a second client (run) leaves the workers' plugin as it is
@@ -190,6 +204,13 @@ class TaggerCloser(WorkerPlugin):
         global _settings
         batch.stop_worker()
         _settings = None
+        atexit.register(exit_now)  # runs first, before TensorFlow's exit handlers
+
+
+def exit_now() -> None:
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def quiet_dask() -> None:

@@ -101,9 +101,8 @@ def scheduler_and_workers(tmp_path):
         stderr=subprocess.STDOUT,
     )
     yield address, workers
-    for process in (workers, scheduler):
+    for process in (workers, scheduler):  # workers first: they say goodbye to the scheduler
         process.send_signal(signal.SIGINT)
-    for process in (workers, scheduler):
         try:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
