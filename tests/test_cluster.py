@@ -135,12 +135,15 @@ def test_a_worker_killed_mid_run_loses_nothing_and_tags_each_photo_once(tmp_path
     assert first, run.stderr.read()
     results = [json.loads(first)]
     victim = busy_worker(workers)
-    assert victim is not None and run.poll() is None
+    assert victim is not None, "no worker holds an ExifTool"
+    assert run.poll() is None, "the run ended before a worker could be killed"
     victim.send_signal(signal.SIGKILL)
     out, err = run.communicate(timeout=600)
     results += json_lines(out)
-    assert run.returncode == 0, err
-    assert len(results) == len(photos)
+    log = (tmp_path / "dask.log").read_text()
+    assert run.returncode == 0, f"{err}\n{log}"
+    assert f"Worker process {victim.pid} was killed by signal 9" in log
+    assert len(results) == len(photos), err
     assert_like_local_run(photos, local_run, results)
 
     again = run_emotag("tag", str(tmp_path / "album"), "--cluster", address, "--json", check=True)
