@@ -100,6 +100,7 @@ paths_argument = click.argument("paths", nargs=-1, required=True, type=click.Pat
 
 
 def _check_cluster(ctx, param, value: str | None) -> str | None:
+    """A malformed --cluster, or one without Dask installed, is a usage error before any photo is looked at."""
     if value is None:
         return None
     try:

@@ -42,8 +42,8 @@ log = logging.getLogger("emotag")
 RETRIES = 2  # a chunk whose task raises (a worker without ExifTool, say) is tried again, perhaps elsewhere
 CHUNKS_PER_THREAD = 2  # chunks in flight per worker thread: enough to keep workers busy, few enough to resume
 
-# Dask samples each worker's stack every 10 ms for the dashboard's profile: about 5% of a worker's CPU for
-# emotag's work on the development machine (bench/README.md). Local clusters go without; remote workers choose.
+# Dask samples each worker's stack every 10 ms for the dashboard's profile: 7% of a worker's CPU in one measurement
+# of emotag's work (bench/README.md). Local clusters go without; remote workers' operators choose.
 LOCAL_WORKER_CONFIG = {"distributed.worker.profile.enabled": False}
 
 _lock = threading.Lock()
