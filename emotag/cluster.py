@@ -166,8 +166,10 @@ def chunk_results(client, future, chunk, settings, running, sent: dict, version:
                 send(client, [path], settings, running, sent)
             return []
         return [PhotoResult(str(chunk[0]), "error", error="a worker died reading this photo, every time it tried")]
-    except (OSError, TimeoutError, CancelledError) as error:
-        raise ClusterError(f"lost the Dask cluster ({first_line(error)}); run again to finish") from None
+    except CancelledError:
+        raise ClusterError("the Dask scheduler went away; run the same command again to finish what is left") from None
+    except (OSError, TimeoutError) as error:
+        raise ClusterError(f"lost the Dask cluster ({first_line(error)}); run the same command again") from None
     if worker_version != version:
         raise ClusterError(
             f"a worker reads with model {worker_version}, this machine with {version}: "
@@ -214,10 +216,12 @@ def exit_now() -> None:
 
 
 def quiet_dask() -> None:
-    """Dask's own news (workers starting, connections) is for operators: shown under `emotag -v` only."""
+    """Dask's own log (workers starting and dying, reconnections, their tracebacks) is for operators: shown under
+    `emotag -v` only. A person gets emotag's one line about what it means for the run."""
     if not log.isEnabledFor(logging.INFO):
-        for name in ("distributed", "bokeh", "tornado"):
-            logging.getLogger(name).setLevel(logging.WARNING)
+        for name in list(logging.Logger.manager.loggerDict):  # Dask gives some of its loggers levels of their own
+            if name.split(".")[0] in ("distributed", "bokeh", "tornado"):
+                logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
 def worker_threads(client) -> int:
