@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -87,14 +88,19 @@ def free_port() -> int:
 @pytest.fixture
 def scheduler_and_workers(tmp_path):
     """`dask scheduler` and `dask worker ADDRESS --nthreads 1 --nworkers 2`, as the README starts them."""
-    address = f"tcp://127.0.0.1:{free_port()}"
     dask = [sys.executable, "-m", "dask"]
     logs = open(tmp_path / "dask.log", "w")  # noqa: SIM115 (closed below)
+    found = tmp_path / "scheduler.json"  # the scheduler picks a free port and says which here (no race for one)
     scheduler = subprocess.Popen(
-        [*dask, "scheduler", "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1], "--no-dashboard"],
+        [*dask, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard", "--scheduler-file", str(found)],
         stdout=logs,
         stderr=subprocess.STDOUT,
     )
+    deadline = time.monotonic() + 120
+    while not (found.exists() and found.read_text().strip()):
+        assert time.monotonic() < deadline and scheduler.poll() is None, (tmp_path / "dask.log").read_text()
+        time.sleep(0.2)
+    address = json.loads(found.read_text())["address"]
     workers = subprocess.Popen(
         [*dask, "worker", address, "--nthreads", "1", "--nworkers", "2", "--no-dashboard"],
         stdout=logs,
