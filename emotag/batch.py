@@ -81,17 +81,25 @@ def tag_chunk_safely(tagger: Tagger, chunk: list[Path]) -> list[PhotoResult]:
         return [PhotoResult(str(path), "error", error=f"internal error: {error}") for path in chunk]
 
 
-def start_worker(settings: Settings) -> None:
+def start_worker(settings: Settings, ledger: bool = True) -> None:
     """In a worker process: one thread for the model (the workers are the parallelism), one Tagger."""
     global _worker
     os.environ.setdefault("EMOTAG_THREADS", "1")
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     from emotag.ledger import Ledger
 
-    _worker = Tagger(settings, Ledger())
+    _worker = Tagger(settings, Ledger() if ledger else None)  # a Dask worker leaves the ledger to its client
 
 
 def tag_chunk(chunk: list[Path]) -> list[PhotoResult]:
     """In a worker process: tag a chunk with that worker's Tagger."""
     assert _worker is not None
     return tag_chunk_safely(_worker, chunk)
+
+
+def stop_worker() -> None:
+    """In a worker process that outlives its work (a Dask worker): close the Tagger's ExifTool in order."""
+    global _worker
+    if _worker is not None:
+        _worker.close()
+        _worker = None

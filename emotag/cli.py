@@ -7,6 +7,7 @@ import logging
 import sys
 import time
 from collections import Counter
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import click
@@ -98,16 +99,57 @@ def tagging_options(command):
 paths_argument = click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 
 
+def _check_cluster(ctx, param, value: str | None) -> str | None:
+    """A malformed --cluster, or one without Dask installed, is a usage error before any photo is looked at."""
+    if value is None:
+        return None
+    try:
+        from emotag.cluster import parse_cluster
+    except ImportError as error:
+        raise click.BadParameter(f"needs Dask ({error}): pip install 'emotag[cluster]'") from None
+    try:
+        parse_cluster(value)
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
+    return value
+
+
+@contextmanager
+def _results(photos: list[Path], settings, jobs: int, cluster: str | None):
+    """The results of tagging `photos`: in worker processes here, or on a Dask cluster (Dask imported only then)."""
+    if not cluster:
+        from emotag.batch import tag_photos
+
+        yield tag_photos(photos, settings, jobs)
+        return
+    from emotag.cluster import ClusterUnreachable, connect, tag_on_cluster
+
+    try:
+        with connect(cluster) as client, closing(tag_on_cluster(client, photos, settings)) as results:
+            yield results
+    except ClusterUnreachable as error:
+        click.echo(f"emotag: {error}", err=True)
+        sys.exit(2)
+
+
 @main.command()
 @paths_argument
 @tagging_options
+@click.option(
+    "--cluster",
+    callback=_check_cluster,
+    metavar="ADDRESS",
+    help="Tag on a Dask cluster: a scheduler's address (tcp://host:8786), or local:N for N local workers.",
+)
 @click.pass_context
-def tag(ctx, paths, dry_run, as_json, force, jobs, min_confidence, sidecar, keep_mtime):
+def tag(ctx, paths, dry_run, as_json, force, jobs, min_confidence, sidecar, keep_mtime, cluster):
     """Tag the photos in PATHS (files or folders, recursive) with the emotions on their faces."""
-    from emotag.batch import default_jobs, tag_photos
+    from emotag.batch import default_jobs
     from emotag.expressions import ModelError
     from emotag.metadata import MetadataError
 
+    if cluster and jobs:
+        raise click.UsageError("--jobs counts local workers; with --cluster the cluster's workers do the work")
     settings, config = _settings(
         ctx, force=force, dry_run=dry_run, min_confidence=min_confidence, sidecar=sidecar, keep_mtime=keep_mtime
     )
@@ -117,8 +159,8 @@ def tag(ctx, paths, dry_run, as_json, force, jobs, min_confidence, sidecar, keep
     faces = 0
     started = time.monotonic()
     try:
-        with _progress(len(photos), quiet=False) as bar:
-            for result in tag_photos(photos, settings, jobs):
+        with _results(photos, settings, jobs, cluster) as results, _progress(len(photos), quiet=False) as bar:
+            for result in results:
                 counts[result.status] += 1
                 faces += len(result.faces)
                 bar.update()
