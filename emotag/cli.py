@@ -226,14 +226,14 @@ def show(ctx, photo, as_json):
         _fail_early(error)
     if as_json:
         click.echo(json.dumps(description, ensure_ascii=False))
+    elif description.get("error"):
+        click.echo(f"emotag: {shown(photo)}: {description['error']}", err=True)
     else:
         click.echo(_describe_for_people(description))
     sys.exit(1 if description.get("error") else 0)
 
 
 def _describe_for_people(d: dict) -> str:
-    if d.get("error"):
-        return f"{d['path']}: {d['error']}"
     source = f"from emotag's tags (model {d['model_version']})" if d["tagged"] else "read now (not tagged yet)"
     lines = [f"{d['path']}: {len(d['faces'])} face(s), {source}"]
     for i, face in enumerate(d["faces"], 1):

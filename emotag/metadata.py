@@ -7,7 +7,9 @@ values it added to each keyword field and which fields it created, so a re-run r
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import shutil
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -26,6 +28,8 @@ ADDED_TAG = {
 }
 CREATED_TAG = "XMP-emotag:CreatedFields"
 CHARSET = "IPTC:CodedCharacterSet"
+EXIFTOOL_TMP = "_exiftool_tmp"
+NAME_MAX = 255
 OWN_TAGS = (
     "ModelVersion",
     "AnalysisDate",
@@ -64,6 +68,8 @@ class TagRecord:
     faces: list[dict] = field(default_factory=list)
     charset: str | None = None  # IPTC:CodedCharacterSet as found
     min_confidence: float | None = None
+    latin1_iptc: bool = False  # IPTC text beyond ASCII and no character set declared: it is Latin-1 (or the like)
+    broken_xmp: bool = False  # ExifTool found XMP it cannot parse: writing would drop the user's XMP
 
     @property
     def tagged(self) -> bool:
@@ -94,10 +100,13 @@ def as_list(value) -> list[str]:
 
 
 def safe_argument(path: Path) -> str:
-    """A path as ExifTool argument: absolute, so it never starts with '-', and on one line."""
+    """A path as ExifTool argument: absolute, so it never starts with '-', on one line, and never a folder
+    (ExifTool would read and write every file in it)."""
     text = str(path.absolute())
     if "\n" in text or "\r" in text:
         raise MetadataError("file name contains a line break, which ExifTool's argument stream cannot carry")
+    if path.is_dir():
+        raise MetadataError("is a folder where a file was expected; nothing written")
     return text
 
 
@@ -142,8 +151,9 @@ class Metadata:
         """The keyword fields and emotag's record of one file; an empty record for a sidecar not yet made."""
         if not target.exists() and target.suffix.lower() == ".xmp":
             return TagRecord()
-        fields = [f"-{name}" for name in KEYWORD_FIELDS] + ["-XMP-emotag:all", f"-{CHARSET}"]
-        output = self._run("-j", *fields, safe_argument(target))
+        fields = [f"-{name}" for name in KEYWORD_FIELDS] + ["-XMP-emotag:all", "-IPTC:all", "-ExifTool:Warning"]
+        sidecar = target.suffix.lower() == ".xmp"
+        output = self._run("-j", *fields, *(["-XMP:all"] if sidecar else []), safe_argument(target))
         try:
             data = json.loads(output)[0]
         except (ValueError, IndexError):
@@ -157,10 +167,17 @@ class Metadata:
             faces=_faces(data.get("XMP-emotag:Faces")),
             charset=_charset(data.get(CHARSET)),
             min_confidence=_number(data.get("XMP-emotag:MinConfidence")),
+            latin1_iptc=CHARSET not in data and any(not str(v).isascii() for k, v in data.items() if k[:5] == "IPTC:"),
+            broken_xmp="XMP format error" in str(data.get("ExifTool:Warning", ""))
+            or (sidecar and _unreadable(target, data)),
         )
 
     def write(self, target: Path, record: TagRecord, ours: dict[str, list[str]], own: dict) -> None:
         """Put emotag's keywords (`ours`) and record (`own`) into `target`, keeping every value the user set."""
+        if record.broken_xmp:
+            raise MetadataError("its XMP metadata is not well-formed; left unchanged so none of it is lost")
+        if record.latin1_iptc:  # declaring UTF-8 would garble the user's other IPTC fields: stay in Latin-1
+            ours = {**ours, IPTC_KEYWORDS: [v for v in ours.get(IPTC_KEYWORDS, []) if _latin1(v)]}
         arguments = []
         created = list(record.created)
         for name in supported_fields(target):
@@ -170,7 +187,8 @@ class Metadata:
                 created.append(name)
             arguments += list_arguments(name, new)
             arguments += list_arguments(ADDED_TAG[name], added)
-        if ours.get(IPTC_KEYWORDS) and IPTC_KEYWORDS in supported_fields(target) and record.charset != "UTF8":
+        iptc = IPTC_KEYWORDS in supported_fields(target)
+        if ours.get(IPTC_KEYWORDS) and iptc and record.charset != "UTF8" and not record.latin1_iptc:
             # IPTC text is Latin-1 unless declared: declare UTF-8 so any label survives, and remember doing so
             if record.charset is None and CHARSET not in created:
                 created.append(CHARSET)
@@ -195,12 +213,29 @@ class Metadata:
         self._write(target, arguments)
 
     def _write(self, target: Path, arguments: list[str]) -> None:
+        if target.exists() and not target.stat().st_mode & 0o222:
+            raise MetadataError("read-only; left unchanged")
         if not target.exists() and target.suffix.lower() == ".xmp":
             create_sidecar(target)
-        flags = ["-overwrite_original"] + (["-P"] if self.keep_mtime else [])
-        output = self._run(*flags, *arguments, safe_argument(target))
+        keep = ["-P"] if self.keep_mtime else []
+        if len(os.fsencode(target.name + EXIFTOOL_TMP)) > NAME_MAX:
+            self._write_via_copy(target, keep, arguments)
+            return
+        output = self._run("-overwrite_original", *keep, *arguments, safe_argument(target))
         if "1 image files updated" not in output and "1 image files unchanged" not in output:
             raise MetadataError(_first_error(self._tool.last_stderr or output) or "ExifTool did not write the file")
+
+    def _write_via_copy(self, target: Path, keep: list[str], arguments: list[str]) -> None:
+        """For a name too long to take ExifTool's `_exiftool_tmp` suffix: ExifTool writes a short-named copy,
+        which is renamed over the original (atomic, as ExifTool's own way is)."""
+        temporary = short_temporary(target)
+        temporary.unlink(missing_ok=True)
+        output = self._run(*keep, *arguments, "-o", safe_argument(temporary), safe_argument(target))
+        if "1 image files created" not in output:
+            temporary.unlink(missing_ok=True)
+            raise MetadataError(_first_error(self._tool.last_stderr or output) or "ExifTool did not write the file")
+        shutil.copymode(target, temporary)
+        os.replace(temporary, target)
 
     def preview(self, raw: Path) -> tuple[bytes, int | None]:
         """The largest JPEG preview a raw file embeds, and the raw's orientation."""
@@ -272,11 +307,40 @@ def _charset(value) -> str | None:
     return "UTF8" if str(value) in ("UTF8", "\x1b%G") else str(value)
 
 
+def _unreadable(sidecar: Path, data: dict) -> bool:
+    """A sidecar in which ExifTool finds no XMP at all, and which is not the empty one emotag starts from."""
+    if any(key.startswith("XMP-") for key in data):
+        return False
+    try:
+        return sidecar.read_text(encoding="utf-8", errors="replace").strip() != EMPTY_XMP.strip()
+    except OSError:
+        return True
+
+
+def _latin1(text: str) -> bool:
+    try:
+        text.encode("latin-1")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _first_error(text: str) -> str:
     for line in text.splitlines():
         if line.startswith("Error"):
             return line.split(" - ")[0].removeprefix("Error: ").strip()
     return text.strip().splitlines()[0] if text.strip() else ""
+
+
+def short_temporary(target: Path) -> Path:
+    """Where a file with a very long name is written before it is renamed over the original (hidden, short)."""
+    digest = hashlib.sha1(os.fsencode(target.name)).hexdigest()[:16]
+    return target.with_name(f".{digest}.emotag-tmp{target.suffix[:8]}")
+
+
+def leftovers(target: Path) -> list[Path]:
+    """The temporary files a killed write of `target` may have left behind."""
+    return [target.with_name(target.name + EXIFTOOL_TMP), short_temporary(target)]
 
 
 def create_sidecar(path: Path) -> None:
