@@ -95,7 +95,12 @@ def tagging_options(command):
     return command
 
 
-paths_argument = click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+paths_argument = click.argument(
+    "paths",
+    nargs=-1,
+    required=True,
+    type=click.Path(path_type=Path, readable=False),  # named by emotag if unreadable
+)
 
 
 @main.command()
@@ -212,7 +217,7 @@ def untag(ctx, paths, dry_run, as_json, sidecar):
 
 
 @main.command()
-@click.argument("photo", type=click.Path(path_type=Path))
+@click.argument("photo", type=click.Path(path_type=Path, readable=False))
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
 @click.pass_context
 def show(ctx, photo, as_json):

@@ -144,7 +144,8 @@ class Metadata:
             self._tool.terminate() if self._tool.running else None
             raise MetadataError(f"ExifTool failed: {error}") from None
         if self._tool.last_status:
-            raise MetadataError(_first_error(self._tool.last_stderr or "") or "ExifTool failed")
+            why = _first_error(self._tool.last_stderr or "") or _json_warning(output)
+            raise MetadataError(why or "ExifTool failed")
         return output
 
     def read(self, target: Path) -> TagRecord:
@@ -323,6 +324,14 @@ def _latin1(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+def _json_warning(output: str) -> str:
+    """The warning ExifTool put in its JSON answer (where it says why it could not read a file)."""
+    try:
+        return str(json.loads(output)[0].get("ExifTool:Warning", ""))
+    except (ValueError, IndexError, AttributeError):
+        return ""
 
 
 def _first_error(text: str) -> str:

@@ -273,6 +273,10 @@ def check_photo(path: Path) -> None:
         raise PhotoError("not a regular file (a device, pipe or socket), so not a photo")
     if not is_photo(path):
         raise PhotoError(f"not a photo format emotag reads ({path.suffix or 'no suffix'})")
+    try:
+        os.close(os.open(path, os.O_RDONLY | os.O_NONBLOCK))  # say "permission denied", not ExifTool's "opening"
+    except OSError as error:
+        raise PhotoError(describe(error)) from None
 
 
 def _missing(path: Path, error: OSError) -> str:

@@ -29,8 +29,9 @@ class Case:
     """One corpus file and what emotag must make of it."""
 
     name: str
-    error: bool
-    face: bool = False  # a valid photo showing the happy face: must end up tagged Happy
+    error: bool  # `emotag tag` must refuse it
+    face: bool = False  # shows the happy face: tagged Happy when valid, ranked by `top` when readable
+    readable: bool = False  # an error only to write: `top` and `show` read it
 
 
 def happy(size: int = 400) -> Image.Image:
@@ -122,7 +123,8 @@ def build_corpus(folder: Path) -> dict[str, Case]:
         cases.append(Case(name, error=False, face=face))
 
     happy().save(folder / "png-named.jpg", "PNG")
-    cases.append(Case("png-named.jpg", error=True))  # ExifTool will not write a PNG as a JPEG: named, untouched
+    # ExifTool will not write a PNG as a JPEG: named, untouched
+    cases.append(Case("png-named.jpg", error=True, face=True, readable=True))
     os.mkfifo(folder / "pipe.jpg")  # reading it would wait forever
     cases.append(Case("pipe.jpg", error=True))
     valid("one-pixel.jpg", Image.new("RGB", (1, 1), (200, 10, 10)), face=False)
@@ -141,7 +143,8 @@ def build_corpus(folder: Path) -> dict[str, Case]:
     (folder / "corrupt-exif.jpg").write_bytes(jpeg_with_segment(happy(), b"\xff\xe1", CORRUPT_EXIF))
     cases.append(Case("corrupt-exif.jpg", error=False, face=True))
     (folder / "broken-xmp.jpg").write_bytes(jpeg_with_segment(happy(), b"\xff\xe1", BROKEN_XMP))
-    cases.append(Case("broken-xmp.jpg", error=True))  # emotag cannot keep the user's XMP: must not touch it
+    # emotag cannot keep the user's XMP when writing: must not touch it
+    cases.append(Case("broken-xmp.jpg", error=True, face=True, readable=True))
     for name in (
         "-rf.jpg",
         "-overwrite_original.jpg",
@@ -155,10 +158,10 @@ def build_corpus(folder: Path) -> dict[str, Case]:
     broken("line\nbreak.jpg", jpeg.getvalue())
     fake_raw(folder / "IMG_BOMB.NEF")
     (folder / "IMG_BOMB.NEF.xmp").write_text(XMP_BOMB, encoding="utf-8")
-    cases.append(Case("IMG_BOMB.NEF", error=True))
+    cases.append(Case("IMG_BOMB.NEF", error=True, face=True, readable=True))
     fake_raw(folder / "IMG_GARBAGE.NEF")
-    (folder / "IMG_GARBAGE.NEF.xmp").write_bytes(b"<x:xmpmeta garbage \x00\xff" + os.urandom(300))
-    cases.append(Case("IMG_GARBAGE.NEF", error=True))
+    (folder / "IMG_GARBAGE.NEF.xmp").write_bytes(b"<x:xmpmeta garbage \x00\xff" + bytes(range(256)) * 2)
+    cases.append(Case("IMG_GARBAGE.NEF", error=True))  # ExifTool cannot read it: no reading, no writing
     fake_raw(folder / "IMG_FOLDER.NEF")
     (folder / "IMG_FOLDER.NEF.xmp").mkdir()
     happy(100).save(folder / "IMG_FOLDER.NEF.xmp" / "inside.jpg")
@@ -166,10 +169,10 @@ def build_corpus(folder: Path) -> dict[str, Case]:
     fake_raw(folder / "IMG_READONLY.NEF")
     (folder / "IMG_READONLY.NEF.xmp").write_text(_sidecar("Mine"), encoding="utf-8")
     (folder / "IMG_READONLY.NEF.xmp").chmod(0o444)
-    cases.append(Case("IMG_READONLY.NEF", error=True))
+    cases.append(Case("IMG_READONLY.NEF", error=True, face=True, readable=True))
     happy().save(folder / "read-only.jpg", quality=85)
     (folder / "read-only.jpg").chmod(0o444)
-    cases.append(Case("read-only.jpg", error=True))
+    cases.append(Case("read-only.jpg", error=True, face=True, readable=True))
     (folder / "x.jpg").mkdir()  # a folder named like a photo: walked as a folder (it is empty)
     return {case.name: case for case in cases}
 
