@@ -8,7 +8,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from emotag.pipeline import BATCH_PHOTOS, PhotoResult, Settings, Tagger
+from emotag.pipeline import BATCH_PHOTOS, PhotoResult, Settings, Tagger, check_ready
 
 log = logging.getLogger("emotag")
 _worker: Tagger | None = None
@@ -23,6 +23,7 @@ def tag_photos(paths: list[Path], settings: Settings, jobs: int = 1) -> Iterator
     from emotag.ledger import Ledger
 
     jobs = max(1, min(jobs, (len(paths) + BATCH_PHOTOS - 1) // BATCH_PHOTOS))
+    check_ready()  # here, not in the workers: a worker that fails to start is started again, for ever
     if jobs == 1:
         tagger = Tagger(settings, Ledger())
         try:

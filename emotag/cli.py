@@ -160,6 +160,7 @@ def tag(ctx, paths, dry_run, as_json, force, jobs, min_confidence, sidecar, keep
 @click.pass_context
 def top(ctx, emotion, paths, count, copy_to, link_to, html_file, as_json):
     """The N photos in PATHS whose faces show EMOTION most strongly."""
+    from emotag.metadata import MetadataError
     from emotag.picker import make_album, rank, write_contact_sheet
 
     if copy_to and link_to:
@@ -168,7 +169,7 @@ def top(ctx, emotion, paths, count, copy_to, link_to, html_file, as_json):
     emotion = emotion.lower()
     try:
         best, errors = rank(_photos(paths), emotion, count, settings)
-    except RuntimeError as error:
+    except (RuntimeError, MetadataError) as error:
         _fail_early(error)
     for path, message in errors:
         click.echo(f"emotag: {shown(path)}: {message}", err=True)
@@ -222,12 +223,13 @@ def untag(ctx, paths, dry_run, as_json, sidecar):
 @click.pass_context
 def show(ctx, photo, as_json):
     """Show a photo's faces, boxes, scores and emotion tags (read now if it is not tagged)."""
+    from emotag.metadata import MetadataError
     from emotag.picker import describe_photo
 
     settings, _ = _settings(ctx)
     try:
         description = describe_photo(photo, settings)
-    except RuntimeError as error:
+    except (RuntimeError, MetadataError) as error:
         _fail_early(error)
     if as_json:
         click.echo(json.dumps(description, ensure_ascii=False))

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import shutil
+import warnings
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -19,6 +21,7 @@ from emotag.emotions import EMOTIONS
 from emotag.photos import is_raw
 from emotag.tags import HIERARCHICAL, IPTC_KEYWORDS, KEYWORD_FIELDS, SUBJECT, TAGS_LIST, merge, user_values
 
+log = logging.getLogger("emotag")
 CONFIG_FILE = Path(__file__).with_name("emotag.config")
 ADDED_TAG = {
     SUBJECT: "XMP-emotag:AddedSubject",
@@ -49,6 +52,12 @@ EMPTY_XMP = (
     " </rdf:RDF>\n"
     "</x:xmpmeta>\n"
     '<?xpacket end="w"?>\n'
+)
+
+
+EXIFTOOL_MISSING = (
+    "ExifTool is not installed: apt install libimage-exiftool-perl (Debian, Ubuntu), "
+    "brew install exiftool (macOS), or see https://exiftool.org"
 )
 
 
@@ -117,17 +126,20 @@ class Metadata:
         import exiftool
 
         if shutil.which("exiftool") is None:
-            raise MetadataError(
-                "ExifTool is not installed: apt install libimage-exiftool-perl (Debian, Ubuntu), "
-                "brew install exiftool (macOS), or see https://exiftool.org"
-            )
+            raise MetadataError(EXIFTOOL_MISSING)
         self.keep_mtime = keep_mtime
         self._tool = exiftool.ExifTool(common_args=["-G1", "-n", "-struct"], config_file=str(CONFIG_FILE))
         self._tool.run()
+        self.deaths = 0  # how often ExifTool died under a command
 
     def close(self) -> None:
-        if self._tool.running:
+        if self._alive():
             self._tool.terminate()
+
+    def _alive(self) -> bool:
+        with warnings.catch_warnings():  # pyexiftool warns when it finds its process dead: we say it ourselves
+            warnings.simplefilter("ignore")
+            return self._tool.running
 
     def __enter__(self) -> Metadata:
         return self
@@ -136,17 +148,29 @@ class Metadata:
         self.close()
 
     def _run(self, *args: str) -> str:
-        if not self._tool.running:  # ExifTool died: start a new one rather than stopping the whole run
-            self._tool.run()
+        """Run one ExifTool command. If ExifTool died, a new one is started; a read is then tried again (a write
+        is the caller's to try again, once it has removed what the dead one left: see `deaths`)."""
         try:
-            output = self._tool.execute(*args)
-        except Exception as error:  # pyexiftool raises several kinds when the process dies
-            self._tool.terminate() if self._tool.running else None
-            raise MetadataError(f"ExifTool failed: {error}") from None
+            output = self._execute(args)
+        except MetadataError:
+            if args[0] != "-j":
+                raise
+            output = self._execute(args)
         if self._tool.last_status:
             why = _first_error(self._tool.last_stderr or "") or _json_warning(output)
             raise MetadataError(why or "ExifTool failed")
         return output
+
+    def _execute(self, args: tuple[str, ...]) -> str:
+        if not self._alive():  # ExifTool died: start a new one rather than stopping the whole run
+            log.warning("ExifTool stopped unexpectedly; starting it again")
+            self._tool.run()
+        try:
+            return self._tool.execute(*args)
+        except Exception as error:  # pyexiftool raises several kinds when the process dies
+            self.deaths += 1
+            self._tool.terminate() if self._alive() else None
+            raise MetadataError(f"ExifTool stopped unexpectedly ({error})") from None
 
     def read(self, target: Path) -> TagRecord:
         """The keyword fields and emotag's record of one file; an empty record for a sidecar not yet made."""
@@ -349,11 +373,19 @@ def short_temporary(target: Path) -> Path:
 
 def leftovers(target: Path) -> list[Path]:
     """The temporary files a killed write of `target` may have left behind."""
-    return [target.with_name(target.name + EXIFTOOL_TMP), short_temporary(target)]
+    return [target.with_name(target.name + EXIFTOOL_TMP), short_temporary(target), sidecar_temporary(target)]
 
 
 def create_sidecar(path: Path) -> None:
     """An empty XMP sidecar, written atomically (a temporary file renamed into place)."""
-    temporary = path.with_name(f".{path.name}.emotag-tmp")
-    temporary.write_text(EMPTY_XMP, encoding="utf-8")
-    temporary.replace(path)
+    temporary = sidecar_temporary(path)
+    try:
+        temporary.write_text(EMPTY_XMP, encoding="utf-8")
+        temporary.replace(path)
+    except OSError:
+        temporary.unlink(missing_ok=True)  # a full disk: leave nothing half-made behind
+        raise
+
+
+def sidecar_temporary(path: Path) -> Path:
+    return path.with_name(f".{path.name}.emotag-tmp")

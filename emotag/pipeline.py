@@ -105,6 +105,18 @@ def _walk(folder: Path) -> Iterator[Path]:
     yield from (Path(error.filename) for error in unlisted)
 
 
+def check_ready() -> None:
+    """Fail with one clear message when ExifTool or the model's description is missing, before any work."""
+    import shutil
+
+    from emotag.expressions import ModelInfo, model_folder
+    from emotag.metadata import EXIFTOOL_MISSING
+
+    if shutil.which("exiftool") is None:
+        raise MetadataError(EXIFTOOL_MISSING)
+    ModelInfo.read(model_folder())
+
+
 class Tagger:
     """The models and the ExifTool process, loaded once, and the steps that use them."""
 
@@ -229,9 +241,16 @@ class Tagger:
         """Write under the photo's lock, merging with its tags as they are now: another emotag process may have
         written them since they were read, and a killed one may have left a temporary file."""
         with photo_lock(path), naming_sidecar(path, target):
-            for removed in remove_leftovers(leftovers(target)):
-                log.info("%s: removed %s, left by an interrupted write", path, removed.name)
-            self.metadata.write(target, self.metadata.read(target), ours, own)
+            for attempt in (1, 2):
+                for removed in remove_leftovers(leftovers(target)):
+                    log.info("%s: removed %s, left by an interrupted write", path, removed.name)
+                deaths = self.metadata.deaths
+                try:
+                    self.metadata.write(target, self.metadata.read(target), ours, own)
+                    return
+                except MetadataError:
+                    if attempt == 2 or self.metadata.deaths == deaths:
+                        raise  # a refusal, not ExifTool dying under the write: trying again changes nothing
 
     def _own(self, emotions: list[str], faces: list[dict]) -> dict:
         return {
