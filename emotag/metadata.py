@@ -125,6 +125,9 @@ class Metadata:
     def __init__(self, keep_mtime: bool = False):
         import exiftool
 
+        from emotag import stayopen
+
+        stayopen.install()
         if shutil.which("exiftool") is None:
             raise MetadataError(EXIFTOOL_MISSING)
         self.keep_mtime = keep_mtime
@@ -162,10 +165,10 @@ class Metadata:
         return output
 
     def _execute(self, args: tuple[str, ...]) -> str:
-        if not self._alive():  # ExifTool died: start a new one rather than stopping the whole run
-            log.warning("ExifTool stopped unexpectedly; starting it again")
-            self._tool.run()
         try:
+            if not self._alive():  # ExifTool died: start a new one rather than stopping the whole run
+                log.warning("ExifTool stopped unexpectedly; starting it again")
+                self._tool.run()
             return self._tool.execute(*args)
         except Exception as error:  # pyexiftool raises several kinds when the process dies
             self.deaths += 1

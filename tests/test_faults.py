@@ -257,7 +257,7 @@ def test_exiftool_dying_mid_run_is_started_again(tmp_path):
     kills = 0
     while process.poll() is None:  # ExifTool killed again and again, so some kills land mid-write
         kills += kill_exiftool_of(process.pid)
-        time.sleep(0.15)
+        time.sleep(0.4)
     reader.join(timeout=5)
     errors = process.stderr.read()
     assert kills >= 2 and "Traceback" not in errors
