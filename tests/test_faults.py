@@ -48,7 +48,7 @@ def make_album(folder: Path, count: int) -> dict[Path, bool]:
     """`count` small photos, one in four with a happy face and the user's own keywords; returns photo -> face."""
     folder.mkdir(parents=True, exist_ok=True)
     face = folder / ".face.jpg"
-    happy(160).save(face, quality=85)
+    happy(240).save(face, quality=85)
     subprocess.run(
         ["exiftool", "-q", "-overwrite_original", *[f"-XMP-dc:Subject={v}" for v in USER_SUBJECT], "--", str(face)],
         check=True,
