@@ -96,8 +96,9 @@ def check_album(photos: dict[Path, bool], pictures: dict[Path, np.ndarray]) -> l
     return problems
 
 
-def start_tag(folder: Path, env: dict, *options: str) -> subprocess.Popen:
-    command = [sys.executable, "-m", "emotag.cli", "tag", "--json", *options, str(folder)]
+def start_tag(paths: Path | list[Path], env: dict, *options: str) -> subprocess.Popen:
+    paths = paths if isinstance(paths, list) else [paths]
+    command = [sys.executable, "-m", "emotag.cli", "tag", "--json", *options, *map(str, paths)]
     return subprocess.Popen(
         command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
     )
@@ -294,12 +295,14 @@ def test_a_missing_or_damaged_model_is_one_clear_line(tmp_path):
 
 
 def test_two_tag_runs_on_the_same_photos_lose_and_double_nothing(tmp_path):
-    album = make_album(tmp_path / "album", 64)
+    album = make_album(tmp_path / "album", 160)
     pictures = {photo: np.asarray(Image.open(photo)).copy() for photo in album}
     runs = []
-    for number in range(2):  # separate ledgers: each run reads every photo, so they meet on each one
+    faces = [photo for photo, face in album.items() if face]
+    for number, order in enumerate((faces, faces[::-1], faces[::2] + faces[1::2])):
+        # separate ledgers and different orders: the runs meet on many photos, each writing what it read
         env = {**os.environ, "EMOTAG_DATA_DIR": str(tmp_path / f"state-{number}")}
-        runs.append(start_tag(tmp_path / "album", env, "--jobs", "1", "--force"))
+        runs.append(start_tag(order, env, "--jobs", "1", "--force"))
     outcomes = [run.communicate(timeout=600) for run in runs]
     for run, (_, errors) in zip(runs, outcomes):
         assert run.returncode == 0, errors
@@ -340,3 +343,41 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def cpu_ticks(pid: int) -> int:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def wait_until_idle(process: subprocess.Popen, timeout: float = 180) -> None:
+    """Wait until the process has used (next to) no CPU for 1.5 s, or has ended."""
+    deadline = time.monotonic() + timeout
+    quiet = 0
+    last = cpu_ticks(process.pid)
+    while process.poll() is None and quiet < 3 and time.monotonic() < deadline:
+        time.sleep(0.5)
+        try:
+            now = cpu_ticks(process.pid)
+        except OSError:
+            return
+        quiet = quiet + 1 if now - last <= 3 else 0
+        last = now
+
+
+def test_emotag_waits_for_the_photos_lock_and_keeps_what_was_written_meanwhile(tmp_path):
+    """Another emotag holds the photo (its write lock) and writes a keyword: this run waits, then merges with
+    what is there at write time (no tag lost), writing the new file ExifTool put in place of the old one."""
+    from emotag.locks import photo_lock
+
+    photo = tmp_path / "photo.jpg"
+    happy(400).save(photo, quality=90)
+    with photo_lock(photo):
+        process = start_tag(photo, dict(os.environ), "--jobs", "1")
+        wait_until_idle(process)  # read, faces found, model loaded: now waiting for the lock
+        assert process.poll() is None, "emotag wrote the photo while another process held its lock"
+        add = ["exiftool", "-q", "-overwrite_original", "-XMP-dc:Subject+=Mine", "--", str(photo)]
+        subprocess.run(add, check=True)
+    _, errors = process.communicate(timeout=300)
+    assert process.returncode == 0, errors
+    assert as_list(read_back([photo])[photo].get("XMP-dc:Subject")) == ["Mine", "Happy"]
