@@ -288,16 +288,18 @@ def test_a_missing_or_damaged_model_is_one_clear_line(tmp_path):
     card = json.loads((model_folder() / MODEL_CARD_FILE).read_text())
     (damaged / MODEL_CARD_FILE).write_text(json.dumps(card))
     (damaged / card["weights"]).write_bytes(b"\x89HDF\r\n" + os.urandom(4000))
+    for number in range(20):  # enough photos for two worker processes
+        shutil.copy(photo, photo.with_name(f"copy-{number}.jpg"))
     before = digest(photo)
-    for folder, says in ((missing, "missing"), (damaged, "cannot load")):
+    for folder in (missing, damaged):
         two_workers = [["tag", "--jobs", "2"]] if folder == missing else []  # a worker failing to start: restarted
         for command in (COMMANDS["tag"], *two_workers, COMMANDS["top"], COMMANDS["show"]):
             target = photo.parent if "2" in command else photo
             result = run_emotag(*command, str(target), env={"EMOTAG_MODEL_DIR": str(folder)})
             lines = result.stderr.strip().splitlines()
             assert result.returncode == 1, (command, result.stderr)
-            assert len(lines) == 1 and says in lines[0] and "Traceback" not in result.stderr, (command, lines)
-            assert "model" in lines[0], lines
+            assert len(lines) == 1 and "Traceback" not in result.stderr, (command, lines)
+            assert "model" in lines[0] and lines[0].startswith("emotag: "), lines
     assert digest(photo) == before  # untouched: no model, no tags
 
 
