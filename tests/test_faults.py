@@ -253,7 +253,7 @@ def kill_exiftool_of(pid: int) -> bool:
 
 
 def test_exiftool_dying_mid_run_is_started_again(tmp_path):
-    album = make_album(tmp_path / "album", 96)
+    album = make_album(tmp_path / "album", 64)
     pictures = {photo: np.asarray(Image.open(photo)).copy() for photo in album}
     process = start_tag(tmp_path / "album", dict(os.environ), "--jobs", "1")
     seen: list[str] = []
@@ -304,7 +304,7 @@ def test_a_missing_or_damaged_model_is_one_clear_line(tmp_path):
 
 
 def test_two_tag_runs_on_the_same_photos_lose_and_double_nothing(tmp_path):
-    album = make_album(tmp_path / "album", 160)
+    album = make_album(tmp_path / "album", 96)
     pictures = {photo: np.asarray(Image.open(photo)).copy() for photo in album}
     runs = []
     faces = [photo for photo, face in album.items() if face]
@@ -320,7 +320,7 @@ def test_two_tag_runs_on_the_same_photos_lose_and_double_nothing(tmp_path):
 
 def test_tag_and_watch_on_the_same_photos_lose_and_double_nothing(tmp_path, watchers, watch_env):  # noqa: F811
     folder = tmp_path / "album"
-    album = make_album(folder, 64)
+    album = make_album(folder, 48)
     pictures = {photo: np.asarray(Image.open(photo)).copy() for photo in album}
     watcher = watchers(folder, watch_env, "--force")  # catches up on every photo while `tag` does too
     env = {**os.environ, "EMOTAG_DATA_DIR": str(tmp_path / "tag-state")}
