@@ -92,11 +92,16 @@ def metadata_target(photo: Path, sidecar_style: str = "darktable") -> Path:
     updated whatever the style, so a Lightroom user's own sidecar stays the one that counts.
     """
     if not is_raw(photo) or photo.suffix.lower() in EMBEDDED_RAW:
-        return photo
+        return through_link(photo)
     lightroom = photo.with_suffix(".xmp")
     if sidecar_style == "lightroom" or lightroom.is_file():
-        return lightroom
-    return photo.with_name(photo.name + ".xmp")
+        return through_link(lightroom)
+    return through_link(photo.with_name(photo.name + ".xmp"))
+
+
+def through_link(path: Path) -> Path:
+    """The file a symbolic link points to: ExifTool would replace the link itself with a tagged copy."""
+    return Path(os.path.realpath(path)) if path.is_symlink() else path
 
 
 def as_list(value) -> list[str]:

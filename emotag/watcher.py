@@ -70,7 +70,7 @@ def is_candidate(path: Path, roots: Iterable[Path]) -> bool:
     name = path.name
     if name.endswith(EXIFTOOL_TMP) or name.lower().endswith(TEMPORARY_SUFFIXES) or name.startswith("~$"):
         return False
-    if not is_photo(path):  # also rules out sidecars (.xmp)
+    if not is_photo(path) or path.is_symlink():  # also rules out sidecars (.xmp); links: as `find_photos`
         return False
     for root in roots:
         try:

@@ -299,7 +299,7 @@ def test_a_photo_it_may_not_read_and_a_folder_it_may_not_enter(tmp_path):
 def test_symlink_loops_and_links_out_of_the_tree_are_not_followed(tmp_path):
     outside = tmp_path / "outside"
     outside.mkdir()
-    Image.new("RGB", (64, 64)).save(outside / "elsewhere.jpg")
+    happy(300).save(outside / "elsewhere.jpg")
     folder = tmp_path / "album"
     folder.mkdir()
     Image.new("RGB", (64, 64)).save(folder / "mine.jpg")
@@ -325,6 +325,10 @@ def test_symlink_loops_and_links_out_of_the_tree_are_not_followed(tmp_path):
     assert "does not exist" in error_lines(named.stderr, folder / "dangling.jpg")[0]
     shown_loop = run_emotag("show", str(folder / "loop.jpg"))
     assert shown_loop.returncode == 1 and "symbolic link loop" in shown_loop.stderr
+
+    run_emotag("tag", "--jobs", "1", str(folder / "out.jpg"), check=True)  # named: followed, and written through
+    assert (folder / "out.jpg").is_symlink(), "ExifTool replaced the link with a copy"
+    assert as_list(exiftool_tags(outside / "elsewhere.jpg", "XMP-dc:Subject").get("XMP-dc:Subject")) == ["Happy"]
 
 
 def test_a_file_that_vanishes_between_listing_and_reading(tmp_path):
