@@ -131,10 +131,14 @@ def kill_rounds(folder: Path, env: dict, rounds: int, photos: int, say: Callable
     rng = random.Random(os.environ.get("EMOTAG_KILL_SEED"))
     problems, killed = [], 0
     for number in range(rounds):
-        shutil.rmtree(folder, ignore_errors=True)
-        shutil.copytree(pristine, folder)
-        state = {**env, "EMOTAG_DATA_DIR": str(folder.with_name(f"state-{number}"))}
-        was_killed, read = kill_after(start_tag(folder, state, "--jobs", str(rng.choice([1, 1, 2]))), rng.uniform(0, 3))
+        for attempt in range(3):  # a run that ended before its kill proves nothing: start the round again
+            shutil.rmtree(folder, ignore_errors=True)
+            shutil.copytree(pristine, folder)
+            state = {**env, "EMOTAG_DATA_DIR": str(folder.with_name(f"state-{number}-{attempt}"))}
+            run = start_tag(folder, state, "--jobs", str(rng.choice([1, 1, 2])))
+            was_killed, read = kill_after(run, rng.uniform(0, 1.0 / (attempt + 1)))
+            if was_killed:
+                break
         killed += was_killed
         final = start_tag(folder, state, "--jobs", "1")
         _, errors = final.communicate(timeout=600)
