@@ -97,18 +97,14 @@ def test_an_xmp_bomb_in_a_sidecar_is_not_expanded(tmp_path):
     def one_gigabyte() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (2**30, 2**30))
 
-    for command in (["untag", "--dry-run"], ["tag", "--jobs", "1", "--dry-run"]):
-        if command[0] == "tag":
-            result = run_emotag(*command, str(photo))  # the model needs more address space than 1 GB
-        else:
-            result = subprocess.run(
-                [sys.executable, "-m", "emotag.cli", *command, str(photo)],
-                capture_output=True,
-                text=True,
-                timeout=60,
-                preexec_fn=one_gigabyte,
-            )
-        assert "Traceback" not in result.stderr and "MemoryError" not in result.stderr, result.stderr
+    read = subprocess.run(  # untag reads the sidecar through ExifTool, and needs no model: 1 GB is plenty
+        [sys.executable, "-m", "emotag.cli", "untag", "--dry-run", str(photo)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        preexec_fn=one_gigabyte,
+    )
+    assert read.returncode == 0 and read.stderr == "", read.stderr
     tagged = run_emotag("tag", "--jobs", "1", "--json", str(photo))
     assert tagged.returncode == 1 and json_lines(tagged.stdout)[0]["status"] == "error"
     assert "sidecar IMG_1.NEF.xmp" in tagged.stderr
