@@ -271,8 +271,8 @@ def naming_sidecar(photo: Path, target: Path) -> Iterator[None]:
     try:
         yield
     except MetadataError as error:
-        if target == photo:
-            raise
+        if target.suffix.lower() != ".xmp" or photo.suffix.lower() == ".xmp":
+            raise  # the photo itself (or the file a link to it points to)
         raise MetadataError(f"sidecar {target.name}: {error}") from None
 
 
