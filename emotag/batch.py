@@ -8,7 +8,7 @@ import os
 from collections.abc import Generator, Iterator
 from pathlib import Path
 
-from emotag.pipeline import BATCH_PHOTOS, PhotoResult, Settings, Tagger, known_result
+from emotag.pipeline import BATCH_PHOTOS, PhotoResult, Settings, Tagger, check_ready, known_result
 
 log = logging.getLogger("emotag")
 _worker: Tagger | None = None
@@ -28,6 +28,7 @@ def tag_photos(paths: list[Path], settings: Settings, jobs: int = 1) -> Iterator
     """
     from emotag.ledger import Ledger
 
+    check_ready()  # here, not in the workers: a worker that fails to start is started again, for ever
     paths = yield from skip_known(paths, settings)
     if not paths:
         return

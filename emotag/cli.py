@@ -96,7 +96,12 @@ def tagging_options(command):
     return command
 
 
-paths_argument = click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+paths_argument = click.argument(
+    "paths",
+    nargs=-1,
+    required=True,
+    type=click.Path(path_type=Path, readable=False),  # named by emotag if unreadable
+)
 
 
 def _check_cluster(ctx, param, value: str | None) -> str | None:
@@ -197,6 +202,7 @@ def tag(ctx, paths, dry_run, as_json, force, jobs, min_confidence, sidecar, keep
 @click.pass_context
 def top(ctx, emotion, paths, count, copy_to, link_to, html_file, as_json):
     """The N photos in PATHS whose faces show EMOTION most strongly."""
+    from emotag.metadata import MetadataError
     from emotag.picker import make_album, rank, write_contact_sheet
 
     if copy_to and link_to:
@@ -205,7 +211,7 @@ def top(ctx, emotion, paths, count, copy_to, link_to, html_file, as_json):
     emotion = emotion.lower()
     try:
         best, errors = rank(_photos(paths), emotion, count, settings)
-    except RuntimeError as error:
+    except (RuntimeError, MetadataError) as error:
         _fail_early(error)
     for path, message in errors:
         click.echo(f"emotag: {shown(path)}: {message}", err=True)
@@ -254,28 +260,29 @@ def untag(ctx, paths, dry_run, as_json, sidecar):
 
 
 @main.command()
-@click.argument("photo", type=click.Path(path_type=Path))
+@click.argument("photo", type=click.Path(path_type=Path, readable=False))
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
 @click.pass_context
 def show(ctx, photo, as_json):
     """Show a photo's faces, boxes, scores and emotion tags (read now if it is not tagged)."""
+    from emotag.metadata import MetadataError
     from emotag.picker import describe_photo
 
     settings, _ = _settings(ctx)
     try:
         description = describe_photo(photo, settings)
-    except RuntimeError as error:
+    except (RuntimeError, MetadataError) as error:
         _fail_early(error)
     if as_json:
         click.echo(json.dumps(description, ensure_ascii=False))
+    elif description.get("error"):
+        click.echo(f"emotag: {shown(photo)}: {description['error']}", err=True)
     else:
         click.echo(_describe_for_people(description))
     sys.exit(1 if description.get("error") else 0)
 
 
 def _describe_for_people(d: dict) -> str:
-    if d.get("error"):
-        return f"{d['path']}: {d['error']}"
     source = f"from emotag's tags (model {d['model_version']})" if d["tagged"] else "read now (not tagged yet)"
     lines = [f"{d['path']}: {len(d['faces'])} face(s), {source}"]
     for i, face in enumerate(d["faces"], 1):

@@ -7,8 +7,12 @@ values it added to each keyword field and which fields it created, so a re-run r
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
+import os
 import shutil
+import warnings
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -17,6 +21,7 @@ from emotag.emotions import EMOTIONS
 from emotag.photos import is_raw
 from emotag.tags import HIERARCHICAL, IPTC_KEYWORDS, KEYWORD_FIELDS, SUBJECT, TAGS_LIST, merge, user_values
 
+log = logging.getLogger("emotag")
 CONFIG_FILE = Path(__file__).with_name("emotag.config")
 ADDED_TAG = {
     SUBJECT: "XMP-emotag:AddedSubject",
@@ -26,6 +31,8 @@ ADDED_TAG = {
 }
 CREATED_TAG = "XMP-emotag:CreatedFields"
 CHARSET = "IPTC:CodedCharacterSet"
+EXIFTOOL_TMP = "_exiftool_tmp"
+NAME_MAX = 255
 OWN_TAGS = (
     "ModelVersion",
     "AnalysisDate",
@@ -48,6 +55,12 @@ EMPTY_XMP = (
 )
 
 
+EXIFTOOL_MISSING = (
+    "ExifTool is not installed: apt install libimage-exiftool-perl (Debian, Ubuntu), "
+    "brew install exiftool (macOS), or see https://exiftool.org"
+)
+
+
 class MetadataError(Exception):
     """ExifTool could not read or write a file's metadata; the message says why, for a person."""
 
@@ -64,6 +77,8 @@ class TagRecord:
     faces: list[dict] = field(default_factory=list)
     charset: str | None = None  # IPTC:CodedCharacterSet as found
     min_confidence: float | None = None
+    latin1_iptc: bool = False  # IPTC text beyond ASCII and no character set declared: it is Latin-1 (or the like)
+    broken_xmp: bool = False  # ExifTool found XMP it cannot parse: writing would drop the user's XMP
 
     @property
     def tagged(self) -> bool:
@@ -77,11 +92,16 @@ def metadata_target(photo: Path, sidecar_style: str = "darktable") -> Path:
     updated whatever the style, so a Lightroom user's own sidecar stays the one that counts.
     """
     if not is_raw(photo) or photo.suffix.lower() in EMBEDDED_RAW:
-        return photo
+        return through_link(photo)
     lightroom = photo.with_suffix(".xmp")
     if sidecar_style == "lightroom" or lightroom.is_file():
-        return lightroom
-    return photo.with_name(photo.name + ".xmp")
+        return through_link(lightroom)
+    return through_link(photo.with_name(photo.name + ".xmp"))
+
+
+def through_link(path: Path) -> Path:
+    """The file a symbolic link points to: ExifTool would replace the link itself with a tagged copy."""
+    return Path(os.path.realpath(path)) if path.is_symlink() else path
 
 
 def as_list(value) -> list[str]:
@@ -94,10 +114,13 @@ def as_list(value) -> list[str]:
 
 
 def safe_argument(path: Path) -> str:
-    """A path as ExifTool argument: absolute, so it never starts with '-', and on one line."""
+    """A path as ExifTool argument: absolute, so it never starts with '-', on one line, and never a folder
+    (ExifTool would read and write every file in it)."""
     text = str(path.absolute())
     if "\n" in text or "\r" in text:
         raise MetadataError("file name contains a line break, which ExifTool's argument stream cannot carry")
+    if path.is_dir():
+        raise MetadataError("is a folder where a file was expected; nothing written")
     return text
 
 
@@ -107,18 +130,24 @@ class Metadata:
     def __init__(self, keep_mtime: bool = False):
         import exiftool
 
+        from emotag import stayopen
+
+        stayopen.install()
         if shutil.which("exiftool") is None:
-            raise MetadataError(
-                "ExifTool is not installed: apt install libimage-exiftool-perl (Debian, Ubuntu), "
-                "brew install exiftool (macOS), or see https://exiftool.org"
-            )
+            raise MetadataError(EXIFTOOL_MISSING)
         self.keep_mtime = keep_mtime
         self._tool = exiftool.ExifTool(common_args=["-G1", "-n", "-struct"], config_file=str(CONFIG_FILE))
         self._tool.run()
+        self.deaths = 0  # how often ExifTool died under a command
 
     def close(self) -> None:
-        if self._tool.running:
+        if self._alive():
             self._tool.terminate()
+
+    def _alive(self) -> bool:
+        with warnings.catch_warnings():  # pyexiftool warns when it finds its process dead: we say it ourselves
+            warnings.simplefilter("ignore")
+            return self._tool.running
 
     def __enter__(self) -> Metadata:
         return self
@@ -127,23 +156,37 @@ class Metadata:
         self.close()
 
     def _run(self, *args: str) -> str:
-        if not self._tool.running:  # ExifTool died: start a new one rather than stopping the whole run
-            self._tool.run()
+        """Run one ExifTool command. If ExifTool died, a new one is started; a read is then tried again (a write
+        is the caller's to try again, once it has removed what the dead one left: see `deaths`)."""
         try:
-            output = self._tool.execute(*args)
-        except Exception as error:  # pyexiftool raises several kinds when the process dies
-            self._tool.terminate() if self._tool.running else None
-            raise MetadataError(f"ExifTool failed: {error}") from None
+            output = self._execute(args)
+        except MetadataError:
+            if args[0] != "-j":
+                raise
+            output = self._execute(args)
         if self._tool.last_status:
-            raise MetadataError(_first_error(self._tool.last_stderr or "") or "ExifTool failed")
+            why = _first_error(self._tool.last_stderr or "") or _json_warning(output)
+            raise MetadataError(why or "ExifTool failed")
         return output
+
+    def _execute(self, args: tuple[str, ...]) -> str:
+        try:
+            if not self._alive():  # ExifTool died: start a new one rather than stopping the whole run
+                log.warning("ExifTool stopped unexpectedly; starting it again")
+                self._tool.run()
+            return self._tool.execute(*args)
+        except Exception as error:  # pyexiftool raises several kinds when the process dies
+            self.deaths += 1
+            self._tool.terminate() if self._alive() else None
+            raise MetadataError(f"ExifTool stopped unexpectedly ({error})") from None
 
     def read(self, target: Path) -> TagRecord:
         """The keyword fields and emotag's record of one file; an empty record for a sidecar not yet made."""
         if not target.exists() and target.suffix.lower() == ".xmp":
             return TagRecord()
-        fields = [f"-{name}" for name in KEYWORD_FIELDS] + ["-XMP-emotag:all", f"-{CHARSET}"]
-        output = self._run("-j", *fields, safe_argument(target))
+        fields = [f"-{name}" for name in KEYWORD_FIELDS] + ["-XMP-emotag:all", "-IPTC:all", "-ExifTool:Warning"]
+        sidecar = target.suffix.lower() == ".xmp"
+        output = self._run("-j", *fields, *(["-XMP:all"] if sidecar else []), safe_argument(target))
         try:
             data = json.loads(output)[0]
         except (ValueError, IndexError):
@@ -157,10 +200,17 @@ class Metadata:
             faces=_faces(data.get("XMP-emotag:Faces")),
             charset=_charset(data.get(CHARSET)),
             min_confidence=_number(data.get("XMP-emotag:MinConfidence")),
+            latin1_iptc=CHARSET not in data and any(not str(v).isascii() for k, v in data.items() if k[:5] == "IPTC:"),
+            broken_xmp="XMP format error" in str(data.get("ExifTool:Warning", ""))
+            or (sidecar and _unreadable(target, data)),
         )
 
     def write(self, target: Path, record: TagRecord, ours: dict[str, list[str]], own: dict) -> None:
         """Put emotag's keywords (`ours`) and record (`own`) into `target`, keeping every value the user set."""
+        if record.broken_xmp:
+            raise MetadataError("its XMP metadata is not well-formed; left unchanged so none of it is lost")
+        if record.latin1_iptc:  # declaring UTF-8 would garble the user's other IPTC fields: stay in Latin-1
+            ours = {**ours, IPTC_KEYWORDS: [v for v in ours.get(IPTC_KEYWORDS, []) if _latin1(v)]}
         arguments = []
         created = list(record.created)
         for name in supported_fields(target):
@@ -170,7 +220,8 @@ class Metadata:
                 created.append(name)
             arguments += list_arguments(name, new)
             arguments += list_arguments(ADDED_TAG[name], added)
-        if ours.get(IPTC_KEYWORDS) and IPTC_KEYWORDS in supported_fields(target) and record.charset != "UTF8":
+        iptc = IPTC_KEYWORDS in supported_fields(target)
+        if ours.get(IPTC_KEYWORDS) and iptc and record.charset != "UTF8" and not record.latin1_iptc:
             # IPTC text is Latin-1 unless declared: declare UTF-8 so any label survives, and remember doing so
             if record.charset is None and CHARSET not in created:
                 created.append(CHARSET)
@@ -195,12 +246,29 @@ class Metadata:
         self._write(target, arguments)
 
     def _write(self, target: Path, arguments: list[str]) -> None:
+        if target.exists() and not target.stat().st_mode & 0o222:
+            raise MetadataError("read-only; left unchanged")
         if not target.exists() and target.suffix.lower() == ".xmp":
             create_sidecar(target)
-        flags = ["-overwrite_original"] + (["-P"] if self.keep_mtime else [])
-        output = self._run(*flags, *arguments, safe_argument(target))
+        keep = ["-P"] if self.keep_mtime else []
+        if len(os.fsencode(target.name + EXIFTOOL_TMP)) > NAME_MAX:
+            self._write_via_copy(target, keep, arguments)
+            return
+        output = self._run("-overwrite_original", *keep, *arguments, safe_argument(target))
         if "1 image files updated" not in output and "1 image files unchanged" not in output:
             raise MetadataError(_first_error(self._tool.last_stderr or output) or "ExifTool did not write the file")
+
+    def _write_via_copy(self, target: Path, keep: list[str], arguments: list[str]) -> None:
+        """For a name too long to take ExifTool's `_exiftool_tmp` suffix: ExifTool writes a short-named copy,
+        which is renamed over the original (atomic, as ExifTool's own way is)."""
+        temporary = short_temporary(target)
+        temporary.unlink(missing_ok=True)
+        output = self._run(*keep, *arguments, "-o", safe_argument(temporary), safe_argument(target))
+        if "1 image files created" not in output:
+            temporary.unlink(missing_ok=True)
+            raise MetadataError(_first_error(self._tool.last_stderr or output) or "ExifTool did not write the file")
+        shutil.copymode(target, temporary)
+        os.replace(temporary, target)
 
     def preview(self, raw: Path) -> tuple[bytes, int | None]:
         """The largest JPEG preview a raw file embeds, and the raw's orientation."""
@@ -272,6 +340,32 @@ def _charset(value) -> str | None:
     return "UTF8" if str(value) in ("UTF8", "\x1b%G") else str(value)
 
 
+def _unreadable(sidecar: Path, data: dict) -> bool:
+    """A sidecar in which ExifTool finds no XMP at all, and which is not the empty one emotag starts from."""
+    if any(key.startswith("XMP-") for key in data):
+        return False
+    try:
+        return sidecar.read_text(encoding="utf-8", errors="replace").strip() != EMPTY_XMP.strip()
+    except OSError:
+        return True
+
+
+def _latin1(text: str) -> bool:
+    try:
+        text.encode("latin-1")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _json_warning(output: str) -> str:
+    """The warning ExifTool put in its JSON answer (where it says why it could not read a file)."""
+    try:
+        return str(json.loads(output)[0].get("ExifTool:Warning", ""))
+    except (ValueError, IndexError, AttributeError):
+        return ""
+
+
 def _first_error(text: str) -> str:
     for line in text.splitlines():
         if line.startswith("Error"):
@@ -279,8 +373,27 @@ def _first_error(text: str) -> str:
     return text.strip().splitlines()[0] if text.strip() else ""
 
 
+def short_temporary(target: Path) -> Path:
+    """Where a file with a very long name is written before it is renamed over the original (hidden, short)."""
+    digest = hashlib.sha1(os.fsencode(target.name)).hexdigest()[:16]
+    return target.with_name(f".{digest}.emotag-tmp{target.suffix[:8]}")
+
+
+def leftovers(target: Path) -> list[Path]:
+    """The temporary files a killed write of `target` may have left behind."""
+    return [target.with_name(target.name + EXIFTOOL_TMP), short_temporary(target), sidecar_temporary(target)]
+
+
 def create_sidecar(path: Path) -> None:
     """An empty XMP sidecar, written atomically (a temporary file renamed into place)."""
-    temporary = path.with_name(f".{path.name}.emotag-tmp")
-    temporary.write_text(EMPTY_XMP, encoding="utf-8")
-    temporary.replace(path)
+    temporary = sidecar_temporary(path)
+    try:
+        temporary.write_text(EMPTY_XMP, encoding="utf-8")
+        temporary.replace(path)
+    except OSError:
+        temporary.unlink(missing_ok=True)  # a full disk: leave nothing half-made behind
+        raise
+
+
+def sidecar_temporary(path: Path) -> Path:
+    return path.with_name(f".{path.name}.emotag-tmp")

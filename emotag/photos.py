@@ -82,13 +82,14 @@ def decode(source: Path | io.BytesIO, max_side: int, name: Path) -> Photo:
     """Decode an image file (or bytes) upright and grey, at `working_scale`."""
     try:
         with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Pillow's warnings on odd files (corrupt EXIF) are not for people
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(source) as image:
                 width, height = _displayed_size(image)
                 scale = working_scale(width, height, max_side)
                 image.draft("L", _draft_request(image.size, scale))
                 upright = ImageOps.exif_transpose(image)
-                grey = upright.convert("L")
+                grey = to_grey(upright)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise PhotoError(f"image too large (more than {MAX_PIXELS // 1_000_000} megapixels)") from None
     except Image.UnidentifiedImageError:
@@ -101,6 +102,16 @@ def decode(source: Path | io.BytesIO, max_side: int, name: Path) -> Photo:
     return Photo(name, np.asarray(grey, dtype=np.uint8), width, height, scale)
 
 
+def to_grey(image: Image.Image) -> Image.Image:
+    """8-bit grey. Pillow's own conversion clips 16-bit images (scans, TIFFs) to white; scale them instead."""
+    if image.mode in ("I", "I;16", "I;16L", "I;16B", "I;16N"):
+        values = np.asarray(image, dtype=np.uint32) if image.mode == "I" else np.asarray(image).astype(np.uint32)
+        return Image.fromarray((np.clip(values, 0, 65535) // 257).astype(np.uint8), "L")
+    if image.mode == "F":
+        return Image.fromarray((np.clip(np.asarray(image), 0.0, 1.0) * 255).astype(np.uint8), "L")
+    return image.convert("L")
+
+
 def _draft_request(size: tuple[int, int], scale: float) -> tuple[int, int]:
     """The smallest size `draft` may decode to that still holds the working size (JPEG DCT scaling)."""
     factor = min(1.0, scale)
@@ -110,7 +121,8 @@ def _draft_request(size: tuple[int, int], scale: float) -> tuple[int, int]:
 def displayed_size(path: Path, preview_reader=None) -> tuple[int, int]:
     """A photo's full size as displayed (EXIF orientation applied), from its header alone."""
     source = io.BytesIO(preview_reader(path)[0]) if is_raw(path) and preview_reader else path
-    with Image.open(source) as image:
+    with warnings.catch_warnings(), Image.open(source) as image:
+        warnings.simplefilter("ignore")
         return _displayed_size(image)
 
 

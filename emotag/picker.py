@@ -13,9 +13,9 @@ from pathlib import Path
 from PIL import Image, ImageOps
 
 from emotag.emotions import EMOTIONS
-from emotag.metadata import metadata_target
+from emotag.metadata import MetadataError, metadata_target
 from emotag.photos import PhotoError, displayed_size, is_raw
-from emotag.pipeline import PhotoFaces, Settings, Tagger, faces_from_record, read_faces
+from emotag.pipeline import PhotoFaces, Settings, Tagger, check_photo, describe, faces_from_record, read_faces
 
 THUMBNAIL = 360
 
@@ -130,16 +130,19 @@ def describe_photo(path: Path, settings: Settings) -> dict:
     """Everything `emotag show` tells about one photo, as plain data."""
     tagger = Tagger(settings)
     try:
-        if not path.exists():
-            return {"path": str(path), "error": "file vanished or does not exist"}
-        record = tagger.metadata.read(metadata_target(path, settings.sidecar))
-        if record.tagged:
-            looked = PhotoFaces(path, faces_from_record(record))
-        else:
-            looked = next(read_faces(tagger, [path], use_tags=False))
+        try:
+            check_photo(path)
+            record = tagger.metadata.read(metadata_target(path, settings.sidecar))
+            if record.tagged:
+                looked = PhotoFaces(path, faces_from_record(record))
+            else:
+                looked = next(read_faces(tagger, [path], use_tags=False))
+            if not looked.error:
+                width, height = displayed_size(path, tagger.metadata.preview)
+        except (PhotoError, MetadataError, OSError, Image.DecompressionBombError) as error:
+            looked = PhotoFaces(path, error=describe(error))
         if looked.error:
             return {"path": str(path), "error": looked.error}
-        width, height = displayed_size(path, tagger.metadata.preview)
         faces = []
         for face in looked.faces:
             x, y, w, h = face["box"]

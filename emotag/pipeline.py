@@ -6,8 +6,11 @@ photos are read by the model in one call; each photo's failure stays that photo'
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import logging
 import os
+import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -16,7 +19,8 @@ import numpy as np
 
 from emotag.emotions import EMOTIONS
 from emotag.faces import Face, FaceFinder
-from emotag.metadata import Metadata, MetadataError, TagRecord, metadata_target, supported_fields
+from emotag.locks import photo_lock, remove_leftovers
+from emotag.metadata import Metadata, MetadataError, TagRecord, leftovers, metadata_target, supported_fields
 from emotag.photos import DEFAULT_MAX_SIDE, Photo, PhotoError, is_photo, read_photo
 from emotag.tags import DEFAULT_MIN_CONFIDENCE, FaceReading, TagScheme, keywords, merge, photo_emotions
 from emotag.timing import describe as describe_stages
@@ -77,8 +81,9 @@ class PhotoResult:
 def find_photos(paths: Iterable[Path]) -> Iterator[Path]:
     """Photos under `paths`: files as given, folders walked recursively, each photo once.
 
-    Hidden files and folders are skipped, and symbolic links to folders are not followed (so a link out of the
-    tree, or a loop, is never walked).
+    Hidden files and folders are skipped, and symbolic links found in a folder are not followed (so a link out of
+    the tree, or a loop, is never walked); a link named on the command line is. A folder that cannot be listed is
+    yielded itself, so that it is reported like a photo that cannot be read.
     """
     seen: set[str] = set()
     for path in paths:
@@ -90,12 +95,30 @@ def find_photos(paths: Iterable[Path]) -> Iterator[Path]:
 
 
 def _walk(folder: Path) -> Iterator[Path]:
-    for root, folders, files in os.walk(folder, followlinks=False):
-        folders[:] = sorted(f for f in folders if not f.startswith("."))
+    unlisted: list[OSError] = []
+    for root, folders, files in os.walk(folder, onerror=unlisted.append, followlinks=False):
+        yield from (Path(error.filename) for error in unlisted)
+        unlisted.clear()
+        folders[:] = sorted(f for f in folders if not f.startswith(".") and not os.path.islink(os.path.join(root, f)))
         for name in sorted(files):
             path = Path(root, name)
-            if not name.startswith(".") and is_photo(path):
+            if not name.startswith(".") and is_photo(path) and not path.is_symlink():
                 yield path
+    yield from (Path(error.filename) for error in unlisted)
+
+
+def check_ready() -> None:
+    """Fail with one clear message when ExifTool or the model's description is missing, before any work."""
+    import shutil
+
+    from emotag.expressions import ModelError, ModelInfo, model_folder
+    from emotag.metadata import EXIFTOOL_MISSING
+
+    if shutil.which("exiftool") is None:
+        raise MetadataError(EXIFTOOL_MISSING)
+    runtime = model_folder() / ModelInfo.read(model_folder()).runtime
+    if not runtime.is_file():
+        raise ModelError(f"{runtime}: the expression model is missing; reinstall emotag")
 
 
 def known_result(ledger, path: Path, version: str, settings: Settings) -> PhotoResult | None:
@@ -184,7 +207,8 @@ class Tagger:
         """The file that holds the photo's tags, and what it holds now."""
         check_photo(path)
         target = metadata_target(path, self.settings.sidecar)
-        return target, self.metadata.read(target)
+        with naming_sidecar(path, target):
+            return target, self.metadata.read(target)
 
     def retag_from_record(self, path: Path, target: Path, record: TagRecord) -> PhotoResult:
         """A photo this model already read: decide its tags again from the stored scores (no model needed).
@@ -204,7 +228,7 @@ class Tagger:
                 {"box_normalised": face["box"], "emotion": r.emotion, "confidence": r.confidence, "scores": r.scores}
                 for face, r in zip(stored, readings)
             ]
-            self.metadata.write(target, record, ours, self._own(emotions, faces))
+            self.write(path, target, ours, self._own(emotions, faces))
         self._remember(path, "tagged", labels)
         return PhotoResult(str(path), "tagged", tags=labels)
 
@@ -223,9 +247,24 @@ class Tagger:
             status = "tagged"
             if not settings.dry_run:
                 stored = [_face_record(face, reading, photo) for face, reading in zip(faces, readings) if reading]
-                self.metadata.write(target, record, keywords(emotions, settings.scheme), self._own(emotions, stored))
+                self.write(path, target, keywords(emotions, settings.scheme), self._own(emotions, stored))
         self._remember(path, status, labels)
         return PhotoResult(str(path), status, reported, labels)
+
+    def write(self, path: Path, target: Path, ours: dict[str, list[str]], own: dict) -> None:
+        """Write under the photo's lock, merging with its tags as they are now: another emotag process may have
+        written them since they were read, and a killed one may have left a temporary file."""
+        with photo_lock(path), naming_sidecar(path, target):
+            for attempt in (1, 2):
+                for removed in remove_leftovers(leftovers(target)):
+                    log.info("%s: removed %s, left by an interrupted write", path, removed.name)
+                deaths = self.metadata.deaths
+                try:
+                    self.metadata.write(target, self.metadata.read(target), ours, own)
+                    return
+                except MetadataError:
+                    if attempt == 2 or self.metadata.deaths == deaths:
+                        raise  # a refusal, not ExifTool dying under the write: trying again changes nothing
 
     def _own(self, emotions: list[str], faces: list[dict]) -> dict:
         return {
@@ -240,12 +279,46 @@ class Tagger:
             self.ledger.record(path, self.version, status, self.settings.fingerprint(), tags)
 
 
+@contextlib.contextmanager
+def naming_sidecar(photo: Path, target: Path) -> Iterator[None]:
+    """Say which file a metadata error is about when it is the photo's sidecar, not the photo."""
+    try:
+        yield
+    except MetadataError as error:
+        if target.suffix.lower() != ".xmp" or photo.suffix.lower() == ".xmp":
+            raise  # the photo itself (or the file a link to it points to)
+        raise MetadataError(f"sidecar {target.name}: {error}") from None
+
+
 def check_photo(path: Path) -> None:
-    """Refuse, in one line, a path that is gone or is not a photo emotag reads."""
-    if not path.exists():
-        raise PhotoError("file vanished or does not exist")
+    """Refuse, in one line, a path that is gone, is not a plain file, or is not a photo emotag reads."""
+    try:
+        found = path.stat()
+    except OSError as error:
+        raise PhotoError(_missing(path, error)) from None
+    if stat.S_ISDIR(found.st_mode):
+        try:
+            os.scandir(path).close()
+        except OSError as error:
+            raise PhotoError(f"cannot look into this folder: {describe(error)}") from None
+        raise PhotoError("is a folder, not a photo")
+    if not stat.S_ISREG(found.st_mode):
+        raise PhotoError("not a regular file (a device, pipe or socket), so not a photo")
     if not is_photo(path):
         raise PhotoError(f"not a photo format emotag reads ({path.suffix or 'no suffix'})")
+    try:
+        os.close(os.open(path, os.O_RDONLY | os.O_NONBLOCK))  # say "permission denied", not ExifTool's "opening"
+    except OSError as error:
+        raise PhotoError(describe(error)) from None
+
+
+def _missing(path: Path, error: OSError) -> str:
+    """Why a path cannot be looked at: gone, a link to nowhere, a link loop, or not allowed."""
+    if error.errno == errno.ELOOP:
+        return "symbolic link loop"
+    if isinstance(error, FileNotFoundError) and path.is_symlink():
+        return "symbolic link to a file that does not exist"
+    return describe(error)
 
 
 def needs_write(target: Path, record: TagRecord, ours: dict[str, list[str]]) -> bool:

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from emotag.ledger import Ledger
+from emotag.locks import photo_lock
 from emotag.metadata import Metadata, MetadataError, metadata_target
 from emotag.photos import is_photo
 from emotag.pipeline import describe
@@ -23,13 +24,14 @@ def untag_photos(
             if not is_photo(photo):
                 raise MetadataError(f"not a photo format emotag reads ({photo.suffix or 'no suffix'})")
             target = metadata_target(photo, sidecar)
-            record = metadata.read(target)
-            if not record.tagged and not any(record.added.values()):
-                yield photo, "not_tagged", None
-                continue
-            if not dry_run:
-                metadata.untag(target, record)
-                ledger.forget(photo)
+            with photo_lock(photo):  # no emotag writes this photo meanwhile (see emotag/locks.py)
+                record = metadata.read(target)
+                if not record.tagged and not any(record.added.values()):
+                    yield photo, "not_tagged", None
+                    continue
+                if not dry_run:
+                    metadata.untag(target, record)
+                    ledger.forget(photo)
             yield photo, "untagged", None
         except (MetadataError, OSError) as error:
             yield photo, "error", describe(error)

@@ -70,7 +70,7 @@ def is_candidate(path: Path, roots: Iterable[Path]) -> bool:
     name = path.name
     if name.endswith(EXIFTOOL_TMP) or name.lower().endswith(TEMPORARY_SUFFIXES) or name.startswith("~$"):
         return False
-    if not is_photo(path):  # also rules out sidecars (.xmp)
+    if not is_photo(path) or path.is_symlink():  # also rules out sidecars (.xmp); links: as `find_photos`
         return False
     for root in roots:
         try:
@@ -82,12 +82,13 @@ def is_candidate(path: Path, roots: Iterable[Path]) -> bool:
 
 
 def stat_key(path: Path) -> tuple[int, int] | None:
-    """Size and modification time, or None for a file that is gone (or is a folder)."""
+    """Size and modification time, or None for a file that is gone or is not a plain file (a folder, or a pipe,
+    which a look at its ending would wait on forever)."""
     try:
         found = path.stat()
     except OSError:
         return None
-    return None if stat.S_ISDIR(found.st_mode) else (found.st_size, found.st_mtime_ns)
+    return (found.st_size, found.st_mtime_ns) if stat.S_ISREG(found.st_mode) else None
 
 
 def settle_time(path: Path) -> float:
@@ -460,7 +461,10 @@ def summary(counts: dict) -> str:
 
 
 def describe_result(result: PhotoResult, dry_run: bool) -> str:
-    """One line per photo, for the operator's log."""
+    """One line per photo, for the operator's log (a line break in a name is shown escaped)."""
+    from emotag.cli import shown
+
+    result = PhotoResult(shown(result.path), result.status, result.faces, result.tags, result.error)
     if result.status == "tagged":
         verb = "would tag" if dry_run else "tagged"
         return f"{verb} {result.path}: {', '.join(result.tags) or 'no emotion above the threshold'}"

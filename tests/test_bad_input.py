@@ -1,0 +1,363 @@
+"""Issue 6, bad input: every broken, odd or hostile file through `emotag tag`, `top`, `show` and the watcher.
+
+The corpus (`tests/corpus.py`) is made here, from nothing. A bad file must get one line naming it and the cause
+and keep its bytes; the run goes on, tags every good photo, shows no traceback and exits 1.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import shutil
+import struct
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageOps
+
+from tests.conftest import exiftool_tags, json_lines, run_emotag
+from tests.corpus import HAPPY, NO_FACE, Case, build_corpus, digest, happy
+from tests.test_watch import watch_env, watchers  # noqa: F401  (fixtures: a real watcher process)
+
+GOOD = {"good-happy.jpg": HAPPY, "good-rocket.jpg": NO_FACE}
+
+
+def shown(path: Path) -> str:
+    """A path as emotag names it in a one-line message."""
+    text = str(path)
+    return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
+
+
+def as_list(value) -> list:
+    return [] if value is None else value if isinstance(value, list) else [value]
+
+
+def picture(path: Path) -> list[np.ndarray]:
+    """Every frame's pixels, in the file's own mode (16-bit stays 16-bit)."""
+    frames = []
+    with Image.open(path) as image:
+        for index in range(getattr(image, "n_frames", 1)):
+            image.seek(index)
+            frames.append(np.asarray(image).copy())
+    return frames
+
+
+def same_picture(path: Path, before: list[np.ndarray]) -> bool:
+    after = picture(path)
+    return len(after) == len(before) and all(np.array_equal(a, b) for a, b in zip(after, before))
+
+
+def error_lines(stderr: str, path: Path) -> list[str]:
+    return [line for line in stderr.splitlines() if line.startswith(f"emotag: {shown(path)}: ")]
+
+
+def snapshot(folder: Path) -> dict[Path, str]:
+    """Every plain file's digest (pipes skipped: reading one would wait forever)."""
+    return {p: digest(p) for p in folder.rglob("*") if p.is_file() and not p.is_fifo()}
+
+
+@pytest.fixture
+def corpus(tmp_path) -> tuple[Path, dict[str, Case]]:
+    folder = tmp_path / "corpus"
+    cases = build_corpus(folder)
+    for name, source in GOOD.items():
+        shutil.copy(source, folder / name)
+        cases[name] = Case(name, error=False, face=source == HAPPY)
+    return folder, cases
+
+
+def assert_bad_files_named_and_kept(result, folder: Path, cases: dict[str, Case], before: dict, reading=False):
+    """One line per bad file, its bytes (and its sidecar's) unchanged, no traceback, exit 1.
+
+    `reading`: the command only reads (`top`), so files that are bad only to write are no error to it."""
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr and "Warning" not in result.stderr, result.stderr
+    bad = [folder / name for name, case in cases.items() if case.error and not (reading and case.readable)]
+    for path in bad:
+        assert len(error_lines(result.stderr, path)) == 1, f"{path.name}: {result.stderr}"
+    assert len([line for line in result.stderr.splitlines() if line.startswith("emotag: ")]) == len(bad)
+    for path, value in before.items():
+        if path.name not in cases or cases[path.name].error:
+            assert digest(path) == value, f"{path.name} was changed"
+    assert not [p for p in folder.rglob("*") if "_exiftool_tmp" in p.name or "emotag-tmp" in p.name]
+
+
+def test_top_then_tag_over_the_bad_corpus_mixed_with_good_photos(corpus):
+    folder, cases = corpus
+    before = snapshot(folder)
+    pictures = {name: picture(folder / name) for name, case in cases.items() if not case.error}
+    extra = [str(folder / "animated.gif"), str(folder / "x.jpg")]  # named: the folder is walked (it is empty)
+
+    ranked = run_emotag("top", "happy", str(folder), *extra, "-n", "100", "--json")
+    assert_bad_files_named_and_kept(ranked, folder, cases, before, reading=True)
+    assert snapshot(folder) == before, "top wrote to a photo"
+    scores = {Path(r["path"]).name: r["score"] for r in json_lines(ranked.stdout)}
+    assert {name for name, case in cases.items() if case.face and (case.readable or not case.error)} == set(scores)
+    assert min(scores.values()) > 0.9, scores
+
+    tagged = run_emotag("tag", str(folder), *extra, "--json", "--jobs", "1")
+    assert_bad_files_named_and_kept(tagged, folder, cases, before)
+    results = {Path(r["path"]).name: r for r in json_lines(tagged.stdout)}
+    assert {name for name, r in results.items() if r["status"] == "error"} == {n for n, c in cases.items() if c.error}
+    for name, case in cases.items():
+        if case.error:
+            continue
+        assert same_picture(folder / name, pictures[name]), f"{name}: pixels changed"
+        subject = as_list(exiftool_tags(folder / name, "XMP-dc:Subject").get("XMP-dc:Subject"))
+        assert (results[name]["status"], subject) == (("tagged", ["Happy"]) if case.face else ("no_faces", []))
+    assert not (folder / "pwned").exists() and not Path("pwned").exists()
+
+    again = run_emotag("tag", str(folder), *extra, "--json", "--jobs", "1")
+    assert_bad_files_named_and_kept(again, folder, cases, before)
+    statuses = {r["status"] for r in json_lines(again.stdout)}
+    assert statuses == {"unchanged", "error"}, statuses
+
+
+def test_show_names_each_bad_file_in_one_line(corpus):
+    folder, cases = corpus
+    before = snapshot(folder)
+    bad = [folder / name for name, case in cases.items() if case.error and not case.readable] + [folder / "x.jpg"]
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda path: run_emotag("show", str(path)), bad))
+    for path, result in zip(bad, results):
+        assert result.returncode == 1, f"{path.name}: {result.stdout} {result.stderr}"
+        assert result.stdout == "" and "Traceback" not in result.stderr, result.stderr
+        assert len(result.stderr.splitlines()) == 1 and error_lines(result.stderr, path), result.stderr
+    assert "is a folder" in results[-1].stderr
+    readable = next(folder / name for name, case in cases.items() if case.readable)
+    result = run_emotag("show", "--json", str(readable), check=True)
+    assert json_lines(result.stdout)[0]["faces"][0]["emotion"] == "happy"
+    assert snapshot(folder) == before
+
+
+def test_the_watcher_names_each_bad_file_and_goes_on(tmp_path, watchers, watch_env):  # noqa: F811
+    folder = tmp_path / "watched"
+    folder.mkdir()
+    staging = tmp_path / "staging"
+    cases = build_corpus(staging)
+    watcher = watchers(folder, watch_env)
+    for entry in sorted(staging.iterdir(), key=lambda p: p.suffix.lower() != ".xmp"):  # sidecars first
+        entry.rename(folder / entry.name)
+    photos = [folder / name for name in cases if (folder / name).suffix.lower() not in (".gif",)]
+    photos = [p for p in photos if not p.is_fifo()] + [folder / "IMG_FOLDER.NEF.xmp" / "inside.jpg"]
+    watcher.wait_for_photos(photos, timeout=180)
+    for photo in photos:
+        statuses = [r["status"] for r in watcher.results_for(photo)]
+        case = cases.get(photo.name)
+        expected = "error" if case and case.error else "tagged" if case and case.face else "no_faces"
+        assert statuses == [expected], f"{photo.name}: {statuses}"
+    logged_errors = [line for line in watcher.log if "emotag: error " in line]
+    assert len(logged_errors) == len([c for c in cases.values() if c.error]) - 2  # the pipe and the GIF are no photos
+    assert watcher.process.poll() is None
+    after = Path(shutil.copy(HAPPY, folder / "after.jpg"))
+    watcher.wait_for_photos([after])
+    assert [r["status"] for r in watcher.results_for(after)] == ["tagged"]
+    assert watcher.stop() == 0
+
+
+INVERSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_90,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_270,
+}
+
+
+def test_every_exif_orientation_puts_the_box_on_the_face(tmp_path):
+    upright = Image.new("RGB", (640, 400), (120, 120, 120))
+    upright.paste(happy(300), (300, 60))  # off centre, so a wrong turn moves the box
+    for orientation in range(1, 9):
+        stored = upright.transpose(INVERSE[orientation]) if orientation > 1 else upright
+        exif = Image.Exif()
+        exif[0x0112] = orientation
+        stored.save(tmp_path / f"o{orientation}.jpg", quality=90, exif=exif)
+        with Image.open(tmp_path / f"o{orientation}.jpg") as check:
+            assert ImageOps.exif_transpose(check).size == upright.size
+    result = run_emotag("tag", str(tmp_path), "--json", "--jobs", "1", check=True)
+    boxes = {Path(r["path"]).stem: r["faces"] for r in json_lines(result.stdout)}
+    (reference,) = boxes["o1"]
+    left, top, width, _ = reference["box"]
+    assert left >= 300 and left + width <= 600 and 60 <= top <= 360, reference  # inside the pasted face photo
+    for orientation in range(2, 9):
+        (face,) = boxes[f"o{orientation}"]
+        assert np.allclose(face["box"], reference["box"], atol=6), (orientation, face["box"], reference["box"])
+        assert face["emotion"] == "happy"
+    shown_faces = json_lines(run_emotag("show", "--json", str(tmp_path / "o6.jpg"), check=True).stdout)[0]["faces"]
+    assert np.allclose(shown_faces[0]["box"], reference["box"], atol=6)
+
+
+def _memory_bound(gigabytes: float):
+    def limit() -> None:
+        size = int(gigabytes * 2**30)
+        resource.setrlimit(resource.RLIMIT_AS, (size, size))
+
+    return limit
+
+
+def test_a_decompression_bomb_is_refused_within_a_memory_bound(corpus):
+    folder, _ = corpus
+    bomb = folder / "bomb.png"
+    assert bomb.stat().st_size < 20_000
+    assert bomb.read_bytes()[16:24] == struct.pack(">II", 60_000, 60_000)  # the header's claim
+    before = digest(bomb)
+    for command in (["tag", "--jobs", "1"], ["top", "happy"], ["show"]):
+        result = subprocess.run(
+            [sys.executable, "-m", "emotag.cli", *command, str(bomb)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            preexec_fn=_memory_bound(2.0),  # the image would take 3.6 GB
+        )
+        assert result.returncode == 1, (command, result.stderr)
+        assert error_lines(result.stderr, bomb) and "too large" in result.stderr, (command, result.stderr)
+        assert "Traceback" not in result.stderr and "MemoryError" not in result.stderr
+    assert digest(bomb) == before
+
+
+def iptc(path: Path) -> dict:
+    """IPTC as ExifTool reads it when no character set is declared (Latin-1)."""
+    output = subprocess.run(
+        ["exiftool", "-j", "-G1", "-charset", "iptc=latin1", "-IPTC:all", "--", str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    data = json.loads(output)[0]
+    data.pop("SourceFile", None)
+    return data
+
+
+def test_latin1_iptc_without_a_character_set_keeps_every_field_readable(tmp_path):
+    photo = tmp_path / "latin1.jpg"
+    happy().save(photo, quality=90)
+    subprocess.run(
+        ["exiftool", "-q", "-overwrite_original", "-charset", "iptc=latin1", "-IPTC:Keywords=Café",
+         "-IPTC:Keywords=Zürich", "-IPTC:Caption-Abstract=Grüße aus Köln", "-IPTC:City=München", "--", str(photo)],
+        check=True,
+    )  # fmt: skip
+    before = iptc(photo)
+    assert "IPTC:CodedCharacterSet" not in before and before["IPTC:City"] == "München"
+    assert b"M\xfcnchen" in photo.read_bytes(), "the test photo must hold Latin-1 bytes"
+
+    run_emotag("tag", str(photo), "--jobs", "1", check=True)
+    after = iptc(photo)
+    assert after["IPTC:Keywords"] == ["Café", "Zürich", "Happy"]
+    assert {k: v for k, v in after.items() if k != "IPTC:Keywords"} == {
+        k: v for k, v in before.items() if k != "IPTC:Keywords"
+    }, "emotag changed or garbled the user's other IPTC fields"
+
+    run_emotag("untag", str(photo), check=True)
+    assert iptc(photo) == before
+
+
+def without_file_permission_override(*command: str) -> list[str]:
+    """Run as root but subject to file permissions, as any user is (tests run as root)."""
+    return ["setpriv", "--bounding-set=-dac_override,-dac_read_search", *command]
+
+
+def test_a_photo_it_may_not_read_and_a_folder_it_may_not_enter(tmp_path):
+    if not shutil.which("setpriv"):
+        pytest.skip("setpriv (util-linux) is needed to drop root's right to ignore file permissions")
+    folder = tmp_path / "album"
+    (folder / "locked").mkdir(parents=True)
+    Image.new("RGB", (64, 64)).save(folder / "locked" / "inside.jpg")
+    Image.new("RGB", (64, 64)).save(folder / "secret.jpg")
+    Image.new("RGB", (64, 64)).save(folder / "open.jpg")
+    before = snapshot(folder)
+    (folder / "secret.jpg").chmod(0)
+    (folder / "locked").chmod(0)
+    try:
+        results = []
+        for command in (["tag", "--json", "--jobs", "1"], ["top", "happy"]):
+            argv = [sys.executable, "-m", "emotag.cli", *command, str(folder)]
+            results.append(subprocess.run(without_file_permission_override(*argv), capture_output=True, text=True))
+        argv = [sys.executable, "-m", "emotag.cli", "show", str(folder / "secret.jpg")]
+        shown_result = subprocess.run(without_file_permission_override(*argv), capture_output=True, text=True)
+    finally:
+        (folder / "secret.jpg").chmod(0o644)
+        (folder / "locked").chmod(0o755)
+    for result in results:
+        assert result.returncode == 1, result.stderr
+        assert "Traceback" not in result.stderr
+        assert len(error_lines(result.stderr, folder / "secret.jpg")) == 1, result.stderr
+        assert "permission denied" in error_lines(result.stderr, folder / "secret.jpg")[0]
+        assert len(error_lines(result.stderr, folder / "locked")) == 1, result.stderr
+    statuses = {Path(r["path"]).name: r["status"] for r in json_lines(results[0].stdout)}
+    assert statuses == {"open.jpg": "no_faces", "secret.jpg": "error", "locked": "error"}
+    assert shown_result.returncode == 1 and "permission denied" in shown_result.stderr
+    assert snapshot(folder) == before
+
+
+def test_symlink_loops_and_links_out_of_the_tree_are_not_followed(tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    happy(300).save(outside / "elsewhere.jpg")
+    folder = tmp_path / "album"
+    folder.mkdir()
+    Image.new("RGB", (64, 64)).save(folder / "mine.jpg")
+    (folder / "loop.jpg").symlink_to("loop.jpg")
+    (folder / "a.jpg").symlink_to("b.jpg")
+    (folder / "b.jpg").symlink_to("a.jpg")
+    (folder / "dangling.jpg").symlink_to("nowhere.jpg")
+    (folder / "up").symlink_to("..")
+    (folder / "out").symlink_to(outside)
+    (folder / "out.jpg").symlink_to(outside / "elsewhere.jpg")
+    before = snapshot(outside)
+
+    walked = run_emotag("tag", "--json", "--jobs", "1", str(folder))
+    assert walked.returncode == 0, walked.stderr
+    assert [Path(r["path"]).name for r in json_lines(walked.stdout)] == ["mine.jpg"]
+    assert snapshot(outside) == before
+
+    links = [str(folder / name) for name in ("loop.jpg", "a.jpg", "dangling.jpg")]
+    named = run_emotag("tag", "--json", "--jobs", "1", *links)
+    assert named.returncode == 1 and "Traceback" not in named.stderr
+    assert "symbolic link loop" in error_lines(named.stderr, folder / "loop.jpg")[0]
+    assert "symbolic link loop" in error_lines(named.stderr, folder / "a.jpg")[0]
+    assert "does not exist" in error_lines(named.stderr, folder / "dangling.jpg")[0]
+    shown_loop = run_emotag("show", str(folder / "loop.jpg"))
+    assert shown_loop.returncode == 1 and "symbolic link loop" in shown_loop.stderr
+
+    run_emotag("tag", "--jobs", "1", str(folder / "out.jpg"), check=True)  # named: followed, and written through
+    assert (folder / "out.jpg").is_symlink(), "ExifTool replaced the link with a copy"
+    assert as_list(exiftool_tags(outside / "elsewhere.jpg", "XMP-dc:Subject").get("XMP-dc:Subject")) == ["Happy"]
+
+
+def test_a_file_that_vanishes_between_listing_and_reading(tmp_path):
+    from emotag.ledger import Ledger
+    from emotag.pipeline import Settings, Tagger, find_photos
+
+    for name in ("first.jpg", "gone.jpg", "last.jpg"):
+        Image.new("RGB", (64, 64), (50, 60, 70)).save(tmp_path / name)
+    listed = list(find_photos([tmp_path]))
+    (tmp_path / "gone.jpg").unlink()
+    tagger = Tagger(Settings(), Ledger(tmp_path / "ledger.sqlite"))
+    try:
+        results = {Path(r.path).name: r for r in tagger.tag_batch(listed)}
+    finally:
+        tagger.close()
+    assert results["gone.jpg"].status == "error" and "vanished" in results["gone.jpg"].error
+    assert results["first.jpg"].status == results["last.jpg"].status == "no_faces"
+
+
+def test_the_same_photo_named_twice_is_done_once(tmp_path):
+    photo = tmp_path / "once.jpg"
+    Image.new("RGB", (64, 64)).save(photo)
+    (tmp_path / "link.jpg").symlink_to(photo)
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        names = [str(photo), str(photo), "once.jpg", "./once.jpg", "link.jpg"]
+        result = run_emotag("tag", "--json", "--jobs", "1", *names)
+    finally:
+        os.chdir(cwd)
+    assert result.returncode == 0, result.stderr
+    assert len(json_lines(result.stdout)) == 1

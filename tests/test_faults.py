@@ -1,0 +1,396 @@
+"""Issue 6, faults: kill -9, a full disk, ExifTool missing or dying, the model missing or damaged, two emotag
+processes on the same photos. Real processes, real ExifTool, the real model.
+
+The kill -9 test does a few rounds; the claim "20 rounds in a row" is made by running
+`PYTHONPATH=. python -m tests.test_faults --rounds 20` (see SECURITY.md for the figures).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.conftest import json_lines, run_emotag
+from tests.corpus import digest, fake_raw, happy
+from tests.test_watch import watch_env, watchers  # noqa: F401  (fixtures: a real watcher process)
+
+USER_SUBJECT = ["Family", "Zürich"]
+EMOTAG_FIELDS = ("XMP-dc:Subject", "XMP-lr:HierarchicalSubject", "XMP-digiKam:TagsList", "IPTC:Keywords")
+EXPECTED_WITH_FACE = {
+    "XMP-dc:Subject": [*USER_SUBJECT, "Happy"],
+    "XMP-lr:HierarchicalSubject": ["Emotion", "Emotion|Happy"],
+    "XMP-digiKam:TagsList": ["Emotion", "Emotion/Happy"],
+    "IPTC:Keywords": ["Happy"],
+    "XMP-emotag:AddedSubject": ["Happy"],
+}
+
+
+def as_list(value) -> list:
+    return [] if value is None else [str(v) for v in value] if isinstance(value, list) else [str(value)]
+
+
+def make_album(folder: Path, count: int) -> dict[Path, bool]:
+    """`count` small photos, one in four with a happy face and the user's own keywords; returns photo -> face."""
+    folder.mkdir(parents=True, exist_ok=True)
+    face = folder / ".face.jpg"
+    happy(240).save(face, quality=85)
+    subprocess.run(
+        ["exiftool", "-q", "-overwrite_original", *[f"-XMP-dc:Subject={v}" for v in USER_SUBJECT], "--", str(face)],
+        check=True,
+    )
+    rng = np.random.default_rng(7)
+    photos = {}
+    for number in range(count):
+        photo = folder / f"photo-{number:04d}.jpg"
+        if number % 4 == 0:
+            shutil.copy(face, photo)
+        else:
+            Image.fromarray(rng.integers(0, 255, (96, 128, 3), dtype=np.uint8)).save(photo, quality=80)
+        photos[photo] = number % 4 == 0
+    face.unlink()
+    return photos
+
+
+def read_back(photos: list[Path]) -> dict[Path, dict]:
+    """Every photo's keyword fields as a separate ExifTool reads them, with any warning or error it has."""
+    fields = [f"-{name}" for name in (*EMOTAG_FIELDS, "XMP-emotag:AddedSubject", "ExifTool:Warning", "ExifTool:Error")]
+    output = subprocess.run(
+        ["exiftool", "-j", "-G1", *fields, "--", *map(str, photos)], capture_output=True, text=True
+    ).stdout
+    return {Path(item.pop("SourceFile")): item for item in json.loads(output)}
+
+
+def check_album(photos: dict[Path, bool], pictures: dict[Path, np.ndarray]) -> list[str]:
+    """What is wrong with the album after the runs: one line per problem."""
+    problems = []
+    for photo, data in read_back(list(photos)).items():
+        if "ExifTool:Error" in data or "ExifTool:Warning" in data:
+            problems.append(f"{photo.name}: metadata does not parse cleanly: {data}")
+        if photos[photo]:
+            got = {name: as_list(data.get(name)) for name in EXPECTED_WITH_FACE}
+            if got != EXPECTED_WITH_FACE:
+                problems.append(f"{photo.name}: {got}")
+        elif any(name in data for name in EMOTAG_FIELDS):
+            problems.append(f"{photo.name}: keywords on a photo without a face: {data}")
+        with Image.open(photo) as image:
+            if not np.array_equal(np.asarray(image), pictures[photo]):
+                problems.append(f"{photo.name}: pixels changed")
+    folder = next(iter(photos)).parent
+    left = [p.name for p in folder.iterdir() if "exiftool_tmp" in p.name or "emotag-tmp" in p.name]
+    problems += [f"left behind: {name}" for name in left]
+    return problems
+
+
+def start_tag(paths: Path | list[Path], env: dict, *options: str) -> subprocess.Popen:
+    paths = paths if isinstance(paths, list) else [paths]
+    command = [sys.executable, "-m", "emotag.cli", "tag", "--json", *options, *map(str, paths)]
+    return subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+
+
+def kill_after(process: subprocess.Popen, extra_seconds: float) -> tuple[bool, int]:
+    """Kill the run's whole process group (emotag, its workers and its ExifTool) `extra_seconds` after it reported
+    its first photo read now (not `unchanged`): by then it is reading and writing photos. Returns whether it was
+    killed before it ended, and how many photos it reported as read now."""
+    seen: list[str] = []
+    reader = threading.Thread(target=lambda: seen.extend(process.stdout), daemon=True)
+    reader.start()
+    while not any('"unchanged"' not in line for line in seen) and process.poll() is None:
+        time.sleep(0.01)
+    time.sleep(extra_seconds)
+    killed = process.poll() is None
+    if killed:
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    reader.join(timeout=5)
+    return killed, sum('"unchanged"' not in line for line in seen)
+
+
+def kill_rounds(folder: Path, env: dict, rounds: int, photos: int, say: Callable[[str], None] = lambda _: None):
+    """`rounds` times: a fresh album, a run killed with -9 at a random moment while it reads and writes photos,
+    then a second run to the end, and a check of every photo. Returns the problems found and the kills."""
+    pristine = folder.with_name(folder.name + "-pristine")
+    album = {folder / photo.name: face for photo, face in make_album(pristine, photos).items()}
+    pictures = {folder / photo.name: np.asarray(Image.open(photo)).copy() for photo in pristine.iterdir()}
+    rng = random.Random(os.environ.get("EMOTAG_KILL_SEED"))
+    problems, killed = [], 0
+    for number in range(rounds):
+        for attempt in range(3):  # a run that ended before its kill proves nothing: start the round again
+            shutil.rmtree(folder, ignore_errors=True)
+            shutil.copytree(pristine, folder)
+            state = {**env, "EMOTAG_DATA_DIR": str(folder.with_name(f"state-{number}-{attempt}"))}
+            run = start_tag(folder, state, "--jobs", str(rng.choice([1, 1, 2])))
+            was_killed, read = kill_after(run, rng.uniform(0, 1.0 / (attempt + 1)))
+            if was_killed:
+                break
+        killed += was_killed
+        final = start_tag(folder, state, "--jobs", "1")
+        _, errors = final.communicate(timeout=600)
+        found = check_album(album, pictures)
+        if final.returncode != 0 or "Traceback" in errors:
+            found.append(f"second run: exit {final.returncode}: {errors}")
+        problems += [f"round {number + 1}: {problem}" for problem in found]
+        outcome = f"killed after {read} photos" if was_killed else "ended before the kill"
+        say(f"round {number + 1}: {outcome}; second run: {errors.strip().splitlines()[-1]}; {len(found)} problems")
+    return problems, killed
+
+
+def test_kill_9_at_random_moments_then_a_second_run_leaves_every_photo_right(tmp_path):
+    env = {**os.environ}
+    problems, killed = kill_rounds(tmp_path / "album", env, rounds=1, photos=160)
+    assert not problems, "\n".join(problems)
+    assert killed == 1, "the run ended before it was killed: the test proved nothing"
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 3 MB file system of its own (tmpfs; we are root in the test machine)."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mount)], capture_output=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {done.stderr.decode().strip()}")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def fill(disk: Path) -> None:
+    """Fill the disk to the last byte."""
+    with open(disk / "filler", "wb", buffering=0) as filler:
+        for size in (1 << 20, 4096, 1):
+            try:
+                while True:
+                    filler.write(b"\0" * size)
+            except OSError:
+                continue
+
+
+def test_a_full_disk_is_a_clear_error_and_the_original_is_intact(small_disk):
+    photo = small_disk / "photo.jpg"
+    happy(500).save(photo, quality=95)
+    fake_raw(small_disk / "IMG_1.NEF")
+    before = {path: digest(path) for path in (photo, small_disk / "IMG_1.NEF")}
+    fill(small_disk)
+    assert shutil.disk_usage(small_disk).free == 0
+    result = run_emotag("tag", "--json", "--jobs", "1", str(photo), str(small_disk / "IMG_1.NEF"))
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    by_name = {Path(r["path"]).name: r for r in json_lines(result.stdout)}
+    assert by_name["photo.jpg"]["status"] == "error" and "photo.jpg: " in result.stderr
+    assert by_name["IMG_1.NEF"]["status"] == "error" and "no space left" in by_name["IMG_1.NEF"]["error"].lower()
+    assert {path: digest(path) for path in before} == before
+    assert sorted(p.name for p in small_disk.iterdir()) == ["IMG_1.NEF", "filler", "photo.jpg"]
+
+    (small_disk / "filler").unlink()  # room again: the same run now tags both
+    run_emotag("tag", "--jobs", "1", str(photo), str(small_disk / "IMG_1.NEF"), check=True)
+
+
+COMMANDS = {
+    "tag": ["tag", "--jobs", "1"],
+    "top": ["top", "happy"],
+    "show": ["show"],
+    "untag": ["untag"],
+}
+
+
+def test_exiftool_missing_says_how_to_install_it(tmp_path):
+    photo = tmp_path / "photo.jpg"
+    happy(200).save(photo)
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    for name, command in COMMANDS.items():
+        result = run_emotag(*command, str(photo), env={"PATH": str(empty)})
+        assert result.returncode == 1, (name, result.stderr)
+        assert result.stderr.strip().splitlines() == [result.stderr.strip()], (name, result.stderr)
+        assert "ExifTool is not installed" in result.stderr and "apt install" in result.stderr, (name, result.stderr)
+    many = [tmp_path / f"copy-{n}.jpg" for n in range(20)]  # enough for worker processes
+    for copy in many:
+        shutil.copy(photo, copy)
+    result = subprocess.run(
+        [sys.executable, "-m", "emotag.cli", "tag", "--jobs", "2", str(tmp_path)],
+        env={**os.environ, "PATH": str(empty)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1 and "ExifTool is not installed" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry))
+    return found
+
+
+def kill_exiftool_of(pid: int) -> bool:
+    for child in children(pid):
+        try:
+            if b"exiftool" in Path(f"/proc/{child}/cmdline").read_bytes():
+                os.kill(child, signal.SIGKILL)
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def test_exiftool_dying_mid_run_is_started_again(tmp_path):
+    album = make_album(tmp_path / "album", 64)
+    pictures = {photo: np.asarray(Image.open(photo)).copy() for photo in album}
+    process = start_tag(tmp_path / "album", dict(os.environ), "--jobs", "1")
+    seen: list[str] = []
+    reader = threading.Thread(target=lambda: seen.extend(process.stdout), daemon=True)
+    reader.start()
+    while not seen and process.poll() is None:
+        time.sleep(0.01)
+    kills = 0
+    while process.poll() is None:  # ExifTool killed again and again, so some kills land mid-write
+        kills += kill_exiftool_of(process.pid)
+        time.sleep(0.4)
+    reader.join(timeout=5)
+    errors = process.stderr.read()
+    assert kills >= 2 and "Traceback" not in errors
+    failed = [json.loads(line) for line in seen if json.loads(line)["status"] == "error"]
+    assert all("ExifTool stopped unexpectedly" in r["error"] for r in failed), failed
+    assert len(failed) <= kills
+    run_emotag("tag", "--jobs", "1", str(tmp_path / "album"), check=True)  # the photos it missed
+    assert not check_album(album, pictures)
+
+
+def test_a_missing_or_damaged_model_is_one_clear_line(tmp_path):
+    from emotag.expressions import MODEL_CARD_FILE, model_folder
+
+    photo = tmp_path / "photos" / "photo.jpg"
+    photo.parent.mkdir()
+    happy(200).save(photo)
+    missing = tmp_path / "missing"
+    missing.mkdir()
+    damaged = tmp_path / "damaged"
+    damaged.mkdir()
+    card = json.loads((model_folder() / MODEL_CARD_FILE).read_text())
+    (damaged / MODEL_CARD_FILE).write_text(json.dumps(card))
+    (damaged / card["runtime"]).write_bytes(b"\x1c\x00\x00\x00TFL3" + os.urandom(4000))
+    for number in range(20):  # enough photos for two worker processes
+        shutil.copy(photo, photo.with_name(f"copy-{number}.jpg"))
+    before = digest(photo)
+    for folder in (missing, damaged):
+        two_workers = [["tag", "--jobs", "2"]] if folder == missing else []  # a worker failing to start: restarted
+        for command in (COMMANDS["tag"], *two_workers, COMMANDS["top"], COMMANDS["show"]):
+            target = photo.parent if "2" in command else photo
+            result = run_emotag(*command, str(target), env={"EMOTAG_MODEL_DIR": str(folder)})
+            lines = result.stderr.strip().splitlines()
+            assert result.returncode == 1, (command, result.stderr)
+            assert len(lines) == 1 and "Traceback" not in result.stderr, (command, lines)
+            assert "model" in lines[0] and lines[0].startswith("emotag: "), lines
+    assert digest(photo) == before  # untouched: no model, no tags
+
+
+def test_two_tag_runs_on_the_same_photos_lose_and_double_nothing(tmp_path):
+    album = make_album(tmp_path / "album", 96)
+    pictures = {photo: np.asarray(Image.open(photo)).copy() for photo in album}
+    runs = []
+    faces = [photo for photo, face in album.items() if face]
+    for number, order in enumerate((faces, faces[::-1], faces[::2] + faces[1::2])):
+        # separate ledgers and different orders: the runs meet on many photos, each writing what it read
+        env = {**os.environ, "EMOTAG_DATA_DIR": str(tmp_path / f"state-{number}")}
+        runs.append(start_tag(order, env, "--jobs", "1", "--force"))
+    outcomes = [run.communicate(timeout=600) for run in runs]
+    for run, (_, errors) in zip(runs, outcomes):
+        assert run.returncode == 0, errors
+    assert not check_album(album, pictures)
+
+
+def test_tag_and_watch_on_the_same_photos_lose_and_double_nothing(tmp_path, watchers, watch_env):  # noqa: F811
+    folder = tmp_path / "album"
+    album = make_album(folder, 48)
+    pictures = {photo: np.asarray(Image.open(photo)).copy() for photo in album}
+    watcher = watchers(folder, watch_env, "--force")  # catches up on every photo while `tag` does too
+    env = {**os.environ, "EMOTAG_DATA_DIR": str(tmp_path / "tag-state")}
+    tagging = start_tag(folder, env, "--jobs", "1", "--force")
+    _, errors = tagging.communicate(timeout=600)
+    watcher.wait_for_photos(list(album), timeout=300)
+    assert tagging.returncode == 0, errors
+    assert not [line for line in watcher.log if "emotag: error" in line]
+    assert watcher.stop() == 0
+    assert not check_album(album, pictures)
+
+
+def main() -> None:
+    """Run the kill -9 rounds by hand: `PYTHONPATH=. python -m tests.test_faults --rounds 20`."""
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--photos", type=int, default=300)
+    options = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        env = {**os.environ, "EMOTAG_DATA_DIR": str(Path(folder) / "state")}
+        started = time.monotonic()
+        problems, killed = kill_rounds(Path(folder) / "album", env, options.rounds, options.photos, print)
+        print(f"{options.photos} photos, {options.rounds} rounds, {killed} killed mid-way, "
+              f"{len(problems)} problems, {time.monotonic() - started:.0f} s")  # fmt: skip
+        for problem in problems:
+            print(problem)
+        sys.exit(1 if problems else 0)
+
+
+if __name__ == "__main__":
+    main()
+
+
+def cpu_ticks(pid: int) -> int:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def wait_until_idle(process: subprocess.Popen, timeout: float = 180) -> None:
+    """Wait until the process has used (next to) no CPU for 1.5 s, or has ended."""
+    deadline = time.monotonic() + timeout
+    quiet = 0
+    last = cpu_ticks(process.pid)
+    while process.poll() is None and quiet < 3 and time.monotonic() < deadline:
+        time.sleep(0.5)
+        try:
+            now = cpu_ticks(process.pid)
+        except OSError:
+            return
+        quiet = quiet + 1 if now - last <= 3 else 0
+        last = now
+
+
+def test_emotag_waits_for_the_photos_lock_and_keeps_what_was_written_meanwhile(tmp_path):
+    """Another emotag holds the photo (its write lock) and writes a keyword: this run waits, then merges with
+    what is there at write time (no tag lost), writing the new file ExifTool put in place of the old one."""
+    from emotag.locks import photo_lock
+
+    photo = tmp_path / "photo.jpg"
+    happy(400).save(photo, quality=90)
+    with photo_lock(photo):
+        process = start_tag(photo, dict(os.environ), "--jobs", "1")
+        wait_until_idle(process)  # read, faces found, model loaded: now waiting for the lock
+        assert process.poll() is None, "emotag wrote the photo while another process held its lock"
+        add = ["exiftool", "-q", "-overwrite_original", "-XMP-dc:Subject+=Mine", "--", str(photo)]
+        subprocess.run(add, check=True)
+    _, errors = process.communicate(timeout=300)
+    assert process.returncode == 0, errors
+    assert as_list(read_back([photo])[photo].get("XMP-dc:Subject")) == ["Mine", "Happy"]
