@@ -144,7 +144,9 @@ def test_a_worker_killed_mid_run_loses_nothing_and_tags_each_photo_once(tmp_path
     assert victim is not None, "no worker holds an ExifTool"
     assert run.poll() is None, "the run ended before a worker could be killed"
     victim.send_signal(signal.SIGKILL)
-    out, err = run.communicate(timeout=600)
+    out = run.stdout.read()  # not communicate(): it reads the pipe beneath readline()'s buffer, losing lines
+    err = run.stderr.read()
+    run.wait(timeout=600)
     results += json_lines(out)
     log = (tmp_path / "dask.log").read_text()
     assert run.returncode == 0, f"{err}\n{log}"
