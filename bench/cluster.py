@@ -39,7 +39,7 @@ def make_corpus(sources: list[Path], copies: int, folder: Path) -> int:
     folder.mkdir(parents=True)
     for n in range(copies):
         for source in sources:
-            shutil.copy(source, folder / f"{source.stem}-{n}{source.suffix}")
+            shutil.copyfile(source, folder / f"{source.stem}-{n}{source.suffix}")
     return copies * len(sources)
 
 

@@ -117,7 +117,7 @@ def copy_photos(sources: list[Path], folder: Path, count: int, prefix: str) -> l
     copies = []
     for number in range(count):
         source = sources[number % len(sources)]
-        copies.append(Path(shutil.copy(source, folder / f"{prefix}{number:05d}--{source.name}")))
+        copies.append(Path(shutil.copyfile(source, folder / f"{prefix}{number:05d}--{source.name}")))
     return copies
 
 
