@@ -21,6 +21,19 @@ NEUTRAL_PHOTO = "grace-hopper.jpg"
 NO_FACE_PHOTOS = ("rocket-launch.jpg", "cat-chelsea.jpg")
 
 
+# The transpose that, applied to an upright image, gives the stored pixels for each EXIF orientation.
+STORED_AS = {
+    1: None,
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_90,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_270,
+}
+
+
 @pytest.fixture(autouse=True)
 def private_state(tmp_path_factory, monkeypatch):
     """Each test gets its own ledger and no user configuration."""
@@ -56,10 +69,10 @@ def json_lines(text: str) -> list[dict]:
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
-def exiftool_tags(path: Path, *tags: str) -> dict:
+def exiftool_tags(path: Path, *tags: str, options: tuple[str, ...] = ()) -> dict:
     """Tags as ExifTool itself reads them back (one process per call: independent of emotag's own reader)."""
     output = subprocess.run(
-        ["exiftool", "-j", "-G1", "-struct", *[f"-{t}" for t in tags], "--", str(path)],
+        ["exiftool", "-j", "-G1", "-struct", *options, *[f"-{t}" for t in tags], "--", str(path)],
         capture_output=True,
         text=True,
         check=True,

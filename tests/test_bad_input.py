@@ -6,7 +6,6 @@ and keep its bytes; the run goes on, tags every good photo, shows no traceback a
 
 from __future__ import annotations
 
-import json
 import os
 import resource
 import shutil
@@ -20,7 +19,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
-from tests.conftest import exiftool_tags, json_lines, run_emotag
+from tests.conftest import STORED_AS, exiftool_tags, json_lines, run_emotag
 from tests.corpus import HAPPY, NO_FACE, Case, build_corpus, digest, happy
 from tests.test_watch import watch_env, watchers  # noqa: F401  (fixtures: a real watcher process)
 
@@ -160,22 +159,11 @@ def test_the_watcher_names_each_bad_file_and_goes_on(tmp_path, watchers, watch_e
     assert watcher.stop() == 0
 
 
-INVERSE = {
-    2: Image.Transpose.FLIP_LEFT_RIGHT,
-    3: Image.Transpose.ROTATE_180,
-    4: Image.Transpose.FLIP_TOP_BOTTOM,
-    5: Image.Transpose.TRANSPOSE,
-    6: Image.Transpose.ROTATE_90,
-    7: Image.Transpose.TRANSVERSE,
-    8: Image.Transpose.ROTATE_270,
-}
-
-
 def test_every_exif_orientation_puts_the_box_on_the_face(tmp_path):
     upright = Image.new("RGB", (640, 400), (120, 120, 120))
     upright.paste(happy(300), (300, 60))  # off centre, so a wrong turn moves the box
     for orientation in range(1, 9):
-        stored = upright.transpose(INVERSE[orientation]) if orientation > 1 else upright
+        stored = upright.transpose(STORED_AS[orientation]) if orientation > 1 else upright
         exif = Image.Exif()
         exif[0x0112] = orientation
         stored.save(tmp_path / f"o{orientation}.jpg", quality=90, exif=exif)
@@ -224,15 +212,7 @@ def test_a_decompression_bomb_is_refused_within_a_memory_bound(corpus):
 
 def iptc(path: Path) -> dict:
     """IPTC as ExifTool reads it when no character set is declared (Latin-1)."""
-    output = subprocess.run(
-        ["exiftool", "-j", "-G1", "-charset", "iptc=latin1", "-IPTC:all", "--", str(path)],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    data = json.loads(output)[0]
-    data.pop("SourceFile", None)
-    return data
+    return exiftool_tags(path, "IPTC:all", options=("-charset", "iptc=latin1"))
 
 
 def test_latin1_iptc_without_a_character_set_keeps_every_field_readable(tmp_path):

@@ -13,19 +13,7 @@ from PIL import Image
 from emotag.emotions import CROP_SIZE
 from emotag.faces import FaceFinder, cut_crop, face_template, similarity
 from emotag.photos import PhotoError, read_photo, working_scale
-from tests.conftest import HAPPY_PHOTO, NO_FACE_PHOTOS, ROOT, SAMPLES, SHARED
-
-# The transpose that, applied to an upright image, gives the stored pixels for each EXIF orientation.
-STORED_AS = {
-    1: None,
-    2: Image.Transpose.FLIP_LEFT_RIGHT,
-    3: Image.Transpose.ROTATE_180,
-    4: Image.Transpose.FLIP_TOP_BOTTOM,
-    5: Image.Transpose.TRANSPOSE,
-    6: Image.Transpose.ROTATE_90,
-    7: Image.Transpose.TRANSVERSE,
-    8: Image.Transpose.ROTATE_270,
-}
+from tests.conftest import HAPPY_PHOTO, NO_FACE_PHOTOS, ROOT, SAMPLES, SHARED, STORED_AS
 
 
 @pytest.fixture(scope="module")
