@@ -17,7 +17,9 @@ WORKER_MIN_PHOTOS = 8
 
 
 def default_jobs() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    from emotag.expressions import usable_cores
+
+    return usable_cores()
 
 
 def tag_photos(paths: list[Path], settings: Settings, jobs: int = 1) -> Iterator[PhotoResult]:

@@ -33,7 +33,7 @@ import dask
 from dask.distributed import Client, KilledWorker, LocalCluster, WorkerPlugin, as_completed
 
 from emotag import batch
-from emotag.expressions import ModelInfo, model_folder
+from emotag.expressions import model_version
 from emotag.ledger import Ledger
 from emotag.pipeline import BATCH_PHOTOS, PhotoResult, Settings, known_result
 
@@ -98,7 +98,7 @@ def connect(spec: str) -> Iterator[Client]:
 
 def tag_on_cluster(client, paths: list[Path], settings: Settings) -> Iterator[PhotoResult]:
     """Results for `paths` as they finish: ledger hits at once, the rest from the workers, each recorded."""
-    version = ModelInfo.read(model_folder()).version
+    version = model_version()
     ledger = Ledger()
     sent: dict = {}  # future -> its chunk
     running = as_completed(loop=client.loop)
@@ -188,7 +188,7 @@ def tag_chunk_on_worker(chunk: list[Path], settings: Settings) -> tuple[str, lis
             batch.stop_worker()
             batch.start_worker(settings, ledger=False)
             _settings = settings
-        return ModelInfo.read(model_folder()).version, batch.tag_chunk(chunk)
+        return model_version(), batch.tag_chunk(chunk)
 
 
 class TaggerCloser(WorkerPlugin):

@@ -100,6 +100,11 @@ def default_threads() -> int:
     """Threads for one model: `$EMOTAG_THREADS`, else every core this process may use."""
     if os.environ.get("EMOTAG_THREADS", "").isdigit():
         return max(1, int(os.environ["EMOTAG_THREADS"]))
+    return usable_cores()
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (a container's or `taskset`'s limit, not the machine's count)."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
