@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,9 @@ from model_training import data
 from model_training.evaluate import fit_temperature, metrics, report, save_figures, save_plots
 
 log = logging.getLogger("model_training")
+LEARNING_RATE = 2e-3
+RESTART_LEARNING_RATE = 1e-3
+"""A warm restart peaks at half the first cycle's rate: it leaves the trained basin without forgetting it."""
 DEFAULT_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "fer2013"
 DEFAULT_MODELS = Path(__file__).resolve().parent.parent / "models"
 
@@ -61,14 +65,36 @@ def calibrate(models: Path, val: data.FaceSet) -> float:
     return temperature
 
 
-def member_plan(args: argparse.Namespace) -> list[tuple[Path, int, int]]:
-    """(run folder, epochs, seed) for each network: one in `--run`, or `--run`/member-K with seeds counting up."""
+@dataclass(frozen=True)
+class Stage:
+    """One training run: a network's first cycle, or a warm restart of it (cycle 2 on) from the previous best."""
+
+    run: Path
+    epochs: int
+    seed: int
+    learning_rate: float
+    start_from: Path | None
+
+
+def member_plan(args: argparse.Namespace) -> list[list[Stage]]:
+    """The stages of each network: one network in `--run`, or `--run`/member-K with seeds counting up.
+
+    Cycle C > 1 of a network trains in its folder's `cycle-C`, from the best epoch of cycle C - 1, at
+    `RESTART_LEARNING_RATE`, with seed + 100 (C - 1).
+    """
     epochs = args.epochs if len(args.epochs) == args.members else args.epochs[:1] * args.members
     if len(args.epochs) not in (1, args.members):
         raise SystemExit(f"--epochs takes one number, or one per member ({args.members})")
-    if args.members == 1:
-        return [(args.run, epochs[0], args.seed)]
-    return [(args.run / f"member-{k + 1}", epochs[k], args.seed + k) for k in range(args.members)]
+    plan = []
+    for k in range(args.members):
+        folder = args.run if args.members == 1 else args.run / f"member-{k + 1}"
+        stages = [Stage(folder, epochs[k], args.seed + k, LEARNING_RATE, None)]
+        for cycle in range(2, args.cycles + 1):
+            previous = stages[-1].run / "best.keras"
+            seed = args.seed + k + 100 * (cycle - 1)
+            stages.append(Stage(folder / f"cycle-{cycle}", epochs[k], seed, RESTART_LEARNING_RATE, previous))
+        plan.append(stages)
+    return plan
 
 
 def command_train(args: argparse.Namespace) -> None:
@@ -81,14 +107,27 @@ def command_train(args: argparse.Namespace) -> None:
     train_set = limited(data.load(args.data, "train"), args.limit, args.seed)
     val_set = limited(data.load(args.data, "val"), args.limit, args.seed)
     plan = member_plan(args)
-    members = [
-        train(train_set, val_set, run, epochs=epochs, batch_size=args.batch_size, seed=seed)
-        for run, epochs, seed in plan
-    ]
+    members = []
+    for stages in plan:
+        for stage in stages:
+            network = train(
+                train_set,
+                val_set,
+                stage.run,
+                epochs=stage.epochs,
+                batch_size=args.batch_size,
+                learning_rate=stage.learning_rate,
+                seed=stage.seed,
+                start_from=stage.start_from,
+            )
+        members.append(network)
+    epochs = [sum(stage.epochs for stage in stages) for stages in plan]
+    seeds = [stages[0].seed for stages in plan]
     extra = {
         "training_minutes": round((time.monotonic() - started) / 60, 1),
-        "epochs": [epochs for _, epochs, _ in plan] if len(plan) > 1 else plan[0][1],
-        "seed": [seed for *_, seed in plan] if len(plan) > 1 else plan[0][2],
+        "epochs": epochs if len(plan) > 1 else epochs[0],
+        "seed": seeds if len(plan) > 1 else seeds[0],
+        "cycles": args.cycles,
     }
     model = members[0] if len(members) == 1 else ensemble(members)
     publish(model, args, val_set, extra)
@@ -178,6 +217,9 @@ def main(argv: list[str] | None = None) -> None:
     train.add_argument("--batch-size", type=int, default=128)
     train.add_argument("--seed", type=int, default=1234, help="member K is trained with seed + K - 1")
     train.add_argument("--members", type=int, default=1, help="train this many networks and average their logits")
+    train.add_argument(
+        "--cycles", type=int, default=1, help="learning-rate cycles per network: each restarts from the last's best"
+    )
     train.add_argument("--version", default="1.1.0")
     train.add_argument("--views", nargs="+", choices=VIEWS, default=list(VIEWS), help="views of a face averaged")
     train.set_defaults(run_command=command_train)

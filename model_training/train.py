@@ -17,6 +17,8 @@ from model_training.data import FaceSet
 from model_training.model import augmenter, build_model
 
 log = logging.getLogger("model_training")
+FINISHED = "finished"
+"""Written into a run's folder when its training ends, so that running the command again moves on."""
 
 
 def soft_targets(faces: FaceSet, ferplus_weight: float) -> np.ndarray:
@@ -82,12 +84,18 @@ def train(
     class_weight_power: float = 0.5,
     patience: int = 12,
     seed: int = 1234,
+    start_from: Path | None = None,
 ) -> keras.Model:
     """Train, checkpointing every epoch into `out/`; run again with the same `out` to resume after a stop.
 
-    Returns the model with the weights of the epoch with the best validation accuracy (`out/best.keras`).
+    `start_from` (a `best.keras`) starts from trained weights with a fresh optimiser: a warm restart of the
+    learning-rate cycle. Returns the model with the weights of the epoch with the best validation accuracy
+    (`out/best.keras`); a run that already finished is not trained again.
     """
     out.mkdir(parents=True, exist_ok=True)
+    if (out / FINISHED).is_file():
+        log.info("%s finished earlier: using its best.keras", out)
+        return keras.models.load_model(out / "best.keras")
     keras.utils.set_random_seed(seed)
     train_set = train_set.subset(~train_set.not_face) if train_set.not_face is not None else train_set
     weights = class_weights(train_set.labels, class_weight_power)
@@ -107,6 +115,9 @@ def train(
         learning_rate / 10, steps - steps // 20, warmup_target=learning_rate, warmup_steps=steps // 20
     )
     model = build_model()
+    if start_from:
+        model.set_weights(keras.models.load_model(start_from, compile=False).get_weights())
+        log.info("starting from the weights in %s", start_from)
     model.compile(
         optimizer=keras.optimizers.AdamW(schedule, weight_decay=5e-4),
         loss=keras.losses.CategoricalCrossentropy(from_logits=True),
@@ -124,6 +135,7 @@ def train(
         batches, epochs=epochs, validation_data=val_data, callbacks=callbacks, verbose=1 if sys.stderr.isatty() else 2
     )
     log.info("training took %.1f minutes", (time.monotonic() - started) / 60)
+    (out / FINISHED).write_text(f"{epochs} epochs, seed {seed}\n")
     return keras.models.load_model(out / "best.keras")
 
 

@@ -89,6 +89,8 @@ def test_smoke_training_trains_exports_calibrates_and_evaluates(tmp_path):
         *limit,
         "--epochs",
         "1",
+        "--cycles",
+        "2",
         "--run",
         str(tmp_path / "run"),
         "--models",
@@ -100,10 +102,14 @@ def test_smoke_training_trains_exports_calibrates_and_evaluates(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     assert "accuracy, 7 classes" in result.stdout and "expected calibration error" in result.stdout
     card = json.loads((models / "expression-model.json").read_text())
-    assert card["version"] == "smoke" and card["temperature"] > 0
+    assert card["version"] == "smoke" and card["temperature"] > 0 and (card["epochs"], card["cycles"]) == (2, 2)
     for plot in ("confusion.png", "reliability.png"):
         assert Image.open(models / "evaluation" / plot).size[0] > 100
-    assert (tmp_path / "run" / "train.log").read_text().count("epoch 1:") == 1
+    training_log = (tmp_path / "run" / "train.log").read_text()
+    assert training_log.count("epoch 1:") == 2  # one epoch in each learning-rate cycle
+    assert f"starting from the weights in {tmp_path / 'run' / 'best.keras'}" in training_log
+    again = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=900)
+    assert again.returncode == 0 and again.stderr.count("finished earlier") == 2  # a finished run moves on
     probabilities = ExpressionModel(models).classify(fake_faces(5)[0])
     assert probabilities.shape == (5, 7) and np.allclose(probabilities.sum(axis=1), 1, atol=1e-5)
 
