@@ -601,7 +601,10 @@ class Watcher:
             if forced:
                 self._forced.add(photo)
             if forced or not self.is_done(photo):
-                self.arrivals.note(photo)
+                if photo.is_dir():  # a folder it may not list: reported by the tagger, as `tag` reports it
+                    self.backlog[photo] = None
+                else:
+                    self.arrivals.note(photo)
                 count += 1
         return count
 

@@ -44,8 +44,8 @@ def watchers():
     """Start watchers with `watchers(folder, env, *options)`; any still running at the end are killed."""
     started: list[RunningWatcher] = []
 
-    def start(folder: Path, env: dict, *options: str) -> RunningWatcher:
-        watcher = RunningWatcher(folder, env, options)
+    def start(folder: Path, env: dict, *options: str, prefix: tuple[str, ...] = ()) -> RunningWatcher:
+        watcher = RunningWatcher(folder, env, options, prefix)
         started.append(watcher)
         return watcher
 
@@ -59,8 +59,8 @@ def watchers():
 class RunningWatcher:
     """`python -m emotag.cli watch --json FOLDER` in the background, its output collected as it comes."""
 
-    def __init__(self, folder: Path, env: dict, options: tuple[str, ...]):
-        command = [sys.executable, "-m", "emotag.cli", "watch", "--json", *options, str(folder)]
+    def __init__(self, folder: Path, env: dict, options: tuple[str, ...], prefix: tuple[str, ...] = ()):
+        command = [*prefix, sys.executable, "-m", "emotag.cli", "watch", "--json", *options, str(folder)]
         self.process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.results: list[dict] = []
         self.log: list[str] = []
@@ -314,6 +314,33 @@ def test_broken_and_vanishing_files_are_skipped_and_the_watch_goes_on(tmp_path, 
     watcher.wait_for_photos([after])
     assert [r["status"] for r in watcher.results_for(after)] == ["tagged"]
     assert watcher.stop() == 0
+
+
+@pytest.mark.skipif(not shutil.which("setpriv"), reason="setpriv (util-linux) drops root's right to ignore permissions")
+@pytest.mark.parametrize("polling", [False, True])
+def test_a_subfolder_it_may_not_enter_is_reported_once_and_the_watch_goes_on(tmp_path, watch_env, watchers, polling):
+    folder = tmp_path / "photos"
+    locked = folder / "locked"
+    locked.mkdir(parents=True)
+    shutil.copyfile(HAPPY, locked / "inside.jpg")
+    locked.chmod(0)
+    try:
+        as_a_user = ("setpriv", "--bounding-set=-dac_override,-dac_read_search")  # tests run as root
+        watcher = watchers(folder, watch_env, *(["--polling"] if polling else []), prefix=as_a_user)
+        arrived = Path(shutil.copyfile(NEUTRAL, folder / NEUTRAL.name))
+        watcher.wait_for_photos([arrived])
+        later = folder / "later"
+        later.mkdir()
+        late = Path(shutil.copyfile(HAPPY, later / HAPPY.name))
+        watcher.wait_for_photos([late])
+        assert [r["status"] for r in watcher.results_for(arrived)] == ["tagged"]
+        assert [r["status"] for r in watcher.results_for(late)] == ["tagged"]
+        assert [r["status"] for r in watcher.results_for(locked)] == ["error"], (watcher.log, watcher.results)
+        assert [line for line in errors_in(watcher.log) if str(locked) in line] == errors_in(watcher.log)
+        assert len(errors_in(watcher.log)) == 1, watcher.log
+        assert watcher.stop() == 0
+    finally:
+        locked.chmod(0o755)
 
 
 def test_kill_9_in_a_burst_loses_nothing_and_corrupts_nothing(tmp_path, watch_env, watchers):
