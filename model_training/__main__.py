@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -99,18 +98,17 @@ def member_plan(args: argparse.Namespace) -> list[list[Stage]]:
 
 def command_train(args: argparse.Namespace) -> None:
     from model_training.model import ensemble
-    from model_training.train import train
+    from model_training.train import train, training_minutes
 
     args.run.mkdir(parents=True, exist_ok=True)
     setup_logging(args.run / "train.log")
-    started = time.monotonic()
     train_set = limited(data.load(args.data, "train"), args.limit, args.seed)
     val_set = limited(data.load(args.data, "val"), args.limit, args.seed)
     plan = member_plan(args)
     members = []
     for stages in plan:
-        for stage in stages:
-            network = train(
+        trained = [
+            train(
                 train_set,
                 val_set,
                 stage.run,
@@ -120,14 +118,17 @@ def command_train(args: argparse.Namespace) -> None:
                 seed=stage.seed,
                 start_from=stage.start_from,
             )
-        members.append(network)
+            for stage in stages
+        ]
+        members.extend(trained if args.snapshots else trained[-1:])
     epochs = [sum(stage.epochs for stage in stages) for stages in plan]
     seeds = [stages[0].seed for stages in plan]
     extra = {
-        "training_minutes": round((time.monotonic() - started) / 60, 1),
+        "training_minutes": round(sum(training_minutes(stage.run) for stages in plan for stage in stages), 1),
         "epochs": epochs if len(plan) > 1 else epochs[0],
         "seed": seeds if len(plan) > 1 else seeds[0],
         "cycles": args.cycles,
+        "snapshots": args.snapshots,
     }
     model = members[0] if len(members) == 1 else ensemble(members)
     publish(model, args, val_set, extra)
@@ -219,6 +220,9 @@ def main(argv: list[str] | None = None) -> None:
     train.add_argument("--members", type=int, default=1, help="train this many networks and average their logits")
     train.add_argument(
         "--cycles", type=int, default=1, help="learning-rate cycles per network: each restarts from the last's best"
+    )
+    train.add_argument(
+        "--snapshots", action="store_true", help="average every cycle's best network, not only the last cycle's"
     )
     train.add_argument("--version", default="1.1.0")
     train.add_argument("--views", nargs="+", choices=VIEWS, default=list(VIEWS), help="views of a face averaged")

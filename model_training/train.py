@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 import time
@@ -134,9 +135,15 @@ def train(
     model.fit(
         batches, epochs=epochs, validation_data=val_data, callbacks=callbacks, verbose=1 if sys.stderr.isatty() else 2
     )
-    log.info("training took %.1f minutes", (time.monotonic() - started) / 60)
-    (out / FINISHED).write_text(f"{epochs} epochs, seed {seed}\n")
+    minutes = (time.monotonic() - started) / 60
+    log.info("training took %.1f minutes", minutes)
+    (out / FINISHED).write_text(json.dumps({"epochs": epochs, "seed": seed, "minutes": round(minutes, 1)}) + "\n")
     return keras.models.load_model(out / "best.keras")
+
+
+def training_minutes(out: Path) -> float:
+    """How long the finished run in `out` trained, as its `finished` file records (this run's part only)."""
+    return float(json.loads((out / FINISHED).read_text())["minutes"])
 
 
 class EpochLog(keras.callbacks.Callback):

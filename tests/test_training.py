@@ -91,6 +91,7 @@ def test_smoke_training_trains_exports_calibrates_and_evaluates(tmp_path):
         "1",
         "--cycles",
         "2",
+        "--snapshots",
         "--run",
         str(tmp_path / "run"),
         "--models",
@@ -103,6 +104,7 @@ def test_smoke_training_trains_exports_calibrates_and_evaluates(tmp_path):
     assert "accuracy, 7 classes" in result.stdout and "expected calibration error" in result.stdout
     card = json.loads((models / "expression-model.json").read_text())
     assert card["version"] == "smoke" and card["temperature"] > 0 and (card["epochs"], card["cycles"]) == (2, 2)
+    assert card["snapshots"] is True and card["training_minutes"] > 0
     for plot in ("confusion.png", "reliability.png"):
         assert Image.open(models / "evaluation" / plot).size[0] > 100
     training_log = (tmp_path / "run" / "train.log").read_text()
