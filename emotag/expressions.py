@@ -108,13 +108,21 @@ def usable_cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
+def runtime_file(folder: Path, info: ModelInfo) -> Path:
+    """The network file the model's description names; ModelError, in one line, when it is missing."""
+    runtime = folder / info.runtime
+    if not runtime.is_file():
+        raise ModelError(f"{runtime}: the expression model is missing; reinstall emotag")
+    return runtime
+
+
 class ExpressionModel:
     """A loaded expression model. Build one per process and use it from one thread at a time."""
 
     def __init__(self, folder: Path | None = None, threads: int | None = None):
         folder = folder or model_folder()
         self.info = ModelInfo.read(folder)
-        self._network = _load(folder / self.info.runtime, threads or default_threads())
+        self._network = _load(runtime_file(folder, self.info), threads or default_threads())
         self._input = self._network.get_input_details()[0]["index"]
         self._output = self._network.get_output_details()[0]["index"]
         self._batch = 0
@@ -173,8 +181,6 @@ def _load(runtime: Path, threads: int):
     """The LiteRT interpreter for the shipped network."""
     from ai_edge_litert.interpreter import Interpreter
 
-    if not runtime.is_file():
-        raise ModelError(f"{runtime}: the expression model is missing; reinstall emotag")
     try:
         with native_stderr_silenced():  # LiteRT announces its CPU delegate on stderr
             network = Interpreter(model_path=str(runtime), num_threads=threads)

@@ -111,14 +111,12 @@ def check_ready() -> None:
     """Fail with one clear message when ExifTool or the model's description is missing, before any work."""
     import shutil
 
-    from emotag.expressions import ModelError, ModelInfo, model_folder
+    from emotag.expressions import ModelInfo, model_folder, runtime_file
     from emotag.metadata import EXIFTOOL_MISSING
 
     if shutil.which("exiftool") is None:
         raise MetadataError(EXIFTOOL_MISSING)
-    runtime = model_folder() / ModelInfo.read(model_folder()).runtime
-    if not runtime.is_file():
-        raise ModelError(f"{runtime}: the expression model is missing; reinstall emotag")
+    runtime_file(model_folder(), ModelInfo.read(model_folder()))
 
 
 def known_result(ledger, path: Path, version: str, settings: Settings) -> PhotoResult | None:

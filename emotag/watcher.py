@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from emotag.metadata import EXIFTOOL_TMP
 from emotag.photos import is_photo
 from emotag.pipeline import PhotoResult, Settings, Tagger, find_photos
 
@@ -45,8 +46,6 @@ UNCHECKED_SETTLE_SECONDS = 3.0
 UNFINISHED_SECONDS = 10.0
 """A JPEG or PNG that does not end like one is read anyway once it has held still this long (and then
 reported as broken if it is)."""
-LEFTOVER_SECONDS = 5.0
-"""An ExifTool temporary file unchanged this long belongs to a write that was killed."""
 WATCH_BATCH = 8
 """Photos tagged together: enough for the model to read their faces in one call, few enough that a stop
 signal is answered within a few seconds."""
@@ -57,7 +56,6 @@ one does not repay. The time a photo takes is measured on the batches this proce
 `$EMOTAG_POOL_AFTER_SECONDS` sets it (0: start the workers as soon as there is a backlog)."""
 POLL_SECONDS = 2.0
 """How often `--polling` lists the folders."""
-EXIFTOOL_TMP = "_exiftool_tmp"
 TEMPORARY_SUFFIXES = (".tmp", ".temp", ".part", ".partial", ".crdownload", ".download", ".swp", "~")
 JPEG_SUFFIXES = frozenset({".jpg", ".jpeg", ".jpe"})
 JPEG_END = b"\xff\xd9"
@@ -266,21 +264,6 @@ class OverflowAlarm(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         if "overflow" in record.getMessage().lower():
             self.alarm()
-
-
-def clear_leftover(photo: Path, sidecar_style: str) -> str | None:
-    """Remove ExifTool's temporary file from a write that was killed; ExifTool refuses to write beside one."""
-    from emotag.metadata import metadata_target
-
-    leftover = metadata_target(photo, sidecar_style)
-    leftover = leftover.with_name(leftover.name + EXIFTOOL_TMP)
-    try:
-        if time.time() - leftover.stat().st_mtime < LEFTOVER_SECONDS:
-            return None
-        leftover.unlink()
-    except OSError:
-        return None
-    return str(leftover)
 
 
 def _start_worker(settings: Settings) -> None:
@@ -686,9 +669,6 @@ class Watcher:
         batch = list(self.backlog)[:WATCH_BATCH]
         for photo in batch:
             del self.backlog[photo]
-            removed = clear_leftover(photo, self.settings.sidecar)
-            if removed:
-                self.say(f"removed {removed}, left by an interrupted write")
         return batch
 
     def _report_finished(self) -> None:

@@ -224,7 +224,7 @@ def main(argv: list[str] | None = None) -> None:
     train.add_argument(
         "--snapshots", action="store_true", help="average every cycle's best network, not only the last cycle's"
     )
-    train.add_argument("--version", default="1.1.0")
+    train.add_argument("--version", required=True, help="the exported model's version, e.g. 1.2.0")
     train.add_argument("--views", nargs="+", choices=VIEWS, default=list(VIEWS), help="views of a face averaged")
     train.set_defaults(run_command=command_train)
 
