@@ -73,13 +73,15 @@ class Stage:
     seed: int
     learning_rate: float
     start_from: Path | None
+    teachers: tuple[Path, ...] = ()
 
 
 def member_plan(args: argparse.Namespace) -> list[list[Stage]]:
     """The stages of each network: one network in `--run`, or `--run`/member-K with seeds counting up.
 
     Cycle C > 1 of a network trains in its folder's `cycle-C`, from the best epoch of cycle C - 1, at
-    `RESTART_LEARNING_RATE`, with seed + 100 (C - 1).
+    `RESTART_LEARNING_RATE`, with seed + 100 (C - 1); with `--distill` it also learns from the averaged readings
+    of cycles 1 to C - 1.
     """
     epochs = args.epochs if len(args.epochs) == args.members else args.epochs[:1] * args.members
     if len(args.epochs) not in (1, args.members):
@@ -91,7 +93,8 @@ def member_plan(args: argparse.Namespace) -> list[list[Stage]]:
         for cycle in range(2, args.cycles + 1):
             previous = stages[-1].run / "best.keras"
             seed = args.seed + k + 100 * (cycle - 1)
-            stages.append(Stage(folder / f"cycle-{cycle}", epochs[k], seed, RESTART_LEARNING_RATE, previous))
+            teachers = tuple(stage.run / "best.keras" for stage in stages) if args.distill else ()
+            stages.append(Stage(folder / f"cycle-{cycle}", epochs[k], seed, RESTART_LEARNING_RATE, previous, teachers))
         plan.append(stages)
     return plan
 
@@ -117,6 +120,8 @@ def command_train(args: argparse.Namespace) -> None:
                 learning_rate=stage.learning_rate,
                 seed=stage.seed,
                 start_from=stage.start_from,
+                teachers=stage.teachers,
+                views=tuple(args.views),
             )
             for stage in stages
         ]
@@ -129,6 +134,7 @@ def command_train(args: argparse.Namespace) -> None:
         "seed": seeds if len(plan) > 1 else seeds[0],
         "cycles": args.cycles,
         "snapshots": args.snapshots,
+        "distill": args.distill,
     }
     model = members[0] if len(members) == 1 else ensemble(members)
     publish(model, args, val_set, extra)
@@ -223,6 +229,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     train.add_argument(
         "--snapshots", action="store_true", help="average every cycle's best network, not only the last cycle's"
+    )
+    train.add_argument(
+        "--distill", action="store_true", help="each restart also learns from the earlier cycles' readings of a face"
     )
     train.add_argument("--version", required=True, help="the exported model's version, e.g. 1.2.0")
     train.add_argument("--views", nargs="+", choices=VIEWS, default=list(VIEWS), help="views of a face averaged")

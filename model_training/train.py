@@ -14,6 +14,7 @@ import tensorflow as tf
 
 from emotag.crops import prepare_crops
 from emotag.emotions import EMOTIONS
+from emotag.expressions import VIEWS, softmax, view
 from model_training.data import FaceSet
 from model_training.model import augmenter, build_model
 
@@ -37,6 +38,31 @@ def soft_targets(faces: FaceSet, ferplus_weight: float) -> np.ndarray:
     share = np.divide(faces.votes, totals, out=np.zeros_like(faces.votes), where=totals > 0)
     targets[voted] = (1 - ferplus_weight) * targets[voted] + ferplus_weight * share[voted]
     return targets
+
+
+def teacher_predictions(teachers: list[Path], faces: FaceSet, views: tuple[str, ...], cache: Path) -> np.ndarray:
+    """The earlier snapshots' averaged probabilities for each training face, every view of it averaged.
+
+    A warm restart that learns from these as well as from the labels is taught which faces are ambiguous and how
+    (knowledge distillation): one network then reads faces about as the averaged snapshots do, at a fraction of
+    their cost. Kept in `cache`, so that a resumed run learns from the same targets.
+    """
+    if cache.is_file():
+        return np.load(cache)
+    crops = prepare_crops(faces.images)
+    logits = []
+    for path in teachers:
+        teacher = keras.models.load_model(path, compile=False)
+        logits += [teacher.predict(view(crops, name), batch_size=512, verbose=0) for name in views]
+    probabilities = softmax(np.mean(logits, axis=0)).astype(np.float32)
+    np.save(cache, probabilities)
+    log.info(
+        "teacher: %d snapshot(s) x %d views agree with the labels on %.1f%% of the training faces",
+        len(teachers),
+        len(views),
+        100 * (probabilities.argmax(axis=1) == faces.labels).mean(),
+    )
+    return probabilities
 
 
 def class_weights(labels: np.ndarray, power: float) -> np.ndarray:
@@ -86,12 +112,17 @@ def train(
     patience: int = 12,
     seed: int = 1234,
     start_from: Path | None = None,
+    teachers: tuple[Path, ...] = (),
+    teacher_weight: float = 0.5,
+    views: tuple[str, ...] = VIEWS,
 ) -> keras.Model:
     """Train, checkpointing every epoch into `out/`; run again with the same `out` to resume after a stop.
 
     `start_from` (a `best.keras`) starts from trained weights with a fresh optimiser: a warm restart of the
-    learning-rate cycle. Returns the model with the weights of the epoch with the best validation accuracy
-    (`out/best.keras`); a run that already finished is not trained again.
+    learning-rate cycle. `teachers` (earlier snapshots' `best.keras`) make the targets `teacher_weight` parts
+    their averaged reading of each face, over `views`, and the rest the labels. Returns the model with the
+    weights of the epoch with the best validation accuracy (`out/best.keras`);
+    a run that already finished is not trained again.
     """
     out.mkdir(parents=True, exist_ok=True)
     if (out / FINISHED).is_file():
@@ -107,7 +138,11 @@ def train(
         dict(zip(EMOTIONS, np.round(weights, 2).tolist())),
     )
 
-    batches = training_batches(train_set, soft_targets(train_set, ferplus_weight), weights, batch_size, seed)
+    targets = soft_targets(train_set, ferplus_weight)
+    if teachers:
+        taught = teacher_predictions(list(teachers), train_set, views, out / "teacher.npy")
+        targets = (1 - teacher_weight) * targets + teacher_weight * taught
+    batches = training_batches(train_set, targets, weights, batch_size, seed)
     val_targets = np.eye(len(EMOTIONS), dtype=np.float32)[val_set.labels]
     val_data = (prepare_crops(val_set.images), val_targets)
 

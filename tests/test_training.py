@@ -92,6 +92,7 @@ def test_smoke_training_trains_exports_calibrates_and_evaluates(tmp_path):
         "--cycles",
         "2",
         "--snapshots",
+        "--distill",
         "--run",
         str(tmp_path / "run"),
         "--models",
@@ -104,12 +105,15 @@ def test_smoke_training_trains_exports_calibrates_and_evaluates(tmp_path):
     assert "accuracy, 7 classes" in result.stdout and "expected calibration error" in result.stdout
     card = json.loads((models / "expression-model.json").read_text())
     assert card["version"] == "smoke" and card["temperature"] > 0 and (card["epochs"], card["cycles"]) == (2, 2)
-    assert card["snapshots"] is True and card["training_minutes"] > 0
+    assert card["snapshots"] is True and card["distill"] is True and card["training_minutes"] > 0
     for plot in ("confusion.png", "reliability.png"):
         assert Image.open(models / "evaluation" / plot).size[0] > 100
     training_log = (tmp_path / "run" / "train.log").read_text()
     assert training_log.count("epoch 1:") == 2  # one epoch in each learning-rate cycle
     assert f"starting from the weights in {tmp_path / 'run' / 'best.keras'}" in training_log
+    assert "teacher: 1 snapshot(s) x 4 views agree with the labels" in training_log  # cycle 2 learns from cycle 1
+    taught = np.load(tmp_path / "run" / "cycle-2" / "teacher.npy")
+    assert taught.shape[1] == 7 and np.allclose(taught.sum(axis=1), 1, atol=1e-5) and taught.max(axis=1).min() < 1
     again = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=900)
     assert again.returncode == 0 and again.stderr.count("finished earlier") == 2  # a finished run moves on
     probabilities = ExpressionModel(models).classify(fake_faces(5)[0])
