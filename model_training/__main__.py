@@ -42,11 +42,12 @@ def evaluate_folder(models: Path, faces: data.FaceSet, plots: Path | None, title
     from emotag.expressions import ExpressionModel
 
     model = ExpressionModel(models)
-    figures = metrics(model.classify(faces.images), faces.labels)
+    probs = model.classify(faces.images)
+    figures = metrics(probs, faces.labels, faces.votes)
     figures["model_version"] = model.version
     print(f"== {title}\n{report(figures)}", flush=True)
     if plots:
-        save_plots(model.classify(faces.images), faces.labels, figures, plots, title)
+        save_plots(probs, faces.labels, figures, plots, title)
         save_figures(figures, plots / "figures.json")
     return figures
 
@@ -164,7 +165,7 @@ def publish(model, args: argparse.Namespace, val_set: data.FaceSet, extra: dict)
 def command_evaluate(args: argparse.Namespace) -> None:
     setup_logging(None)
     faces = limited(data.load(args.data, args.split), args.limit, 0)
-    evaluate_folder(args.models, faces, args.plots, f"FER2013 {args.split}")
+    evaluate_folder(args.models, faces, args.plots, f"FER2013 {data.CSV_SPLITS[args.split]}")
 
 
 def command_calibrate(args: argparse.Namespace) -> None:

@@ -42,8 +42,8 @@ def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
     return float(fine[np.argmin([nll(t) for t in fine])])
 
 
-def metrics(probs: np.ndarray, labels: np.ndarray) -> dict:
-    """Every figure the model card reports, as plain data."""
+def metrics(probs: np.ndarray, labels: np.ndarray, votes: np.ndarray | None = None) -> dict:
+    """Every figure the model card reports, as plain data; with FER+ votes, the crowd's view of them too."""
     predicted = probs.argmax(axis=1)
     n = len(EMOTIONS)
     confusion = np.zeros((n, n), dtype=int)
@@ -60,7 +60,7 @@ def metrics(probs: np.ndarray, labels: np.ndarray) -> dict:
             "recall": float(confusion[i, i] / true) if true else 0.0,
             "support": int(true),
         }
-    return {
+    figures = {
         "faces": int(len(labels)),
         "accuracy_7": float((predicted == labels).mean()),
         "accuracy_4": float((predicted_four == labels[of_four]).mean()),
@@ -68,6 +68,42 @@ def metrics(probs: np.ndarray, labels: np.ndarray) -> dict:
         "per_class": per_class,
         "confusion": confusion.tolist(),
         "thresholds": threshold_table(probs, labels),
+    }
+    if votes is not None:
+        figures["crowd"] = crowd_figures(predicted, predicted_four, labels, votes)
+    return figures
+
+
+def crowd_figures(predicted: np.ndarray, predicted_four: np.ndarray, labels: np.ndarray, votes: np.ndarray) -> dict:
+    """How often ten FER+ annotators' top choice is FER2013's label, and how often it is the model's reading.
+
+    FER2013's labels are noisy: this shows how much of the model's "error" is the label's. A class counts as the
+    crowd's top choice when no class got more votes (ties count for each class tied). Only faces the crowd gave
+    a vote among the classes compared are counted. `predicted_four` is the model's reading among the four
+    case-study classes, for the faces labelled with one of them.
+    """
+    rows = np.arange(len(labels))
+    voted = votes.sum(axis=1) > 0
+    top = votes.max(axis=1)
+    label_top, model_top = votes[rows, labels] == top, votes[rows, predicted] == top
+    four = np.array([EMOTIONS.index(e) for e in CASE_STUDY])
+    of_four = np.isin(labels, four)
+    votes_four = votes[of_four][:, four]
+    voted_four = votes_four.sum(axis=1) > 0
+    top_four = votes_four.max(axis=1)
+    label_top_four = votes[rows[of_four], labels[of_four]] == top_four
+    model_top_four = votes[rows[of_four], predicted_four] == top_four
+    differ = voted & (predicted != labels)
+    return {
+        "faces": int(voted.sum()),
+        "label_is_crowd_top_7": float(label_top[voted].mean()),
+        "model_is_crowd_top_7": float(model_top[voted].mean()),
+        "faces_4": int(voted_four.sum()),
+        "label_is_crowd_top_4": float(label_top_four[voted_four].mean()),
+        "model_is_crowd_top_4": float(model_top_four[voted_four].mean()),
+        "model_differs_from_label": int(differ.sum()),
+        "crowd_sides_with_model": float(model_top[differ].mean()) if differ.any() else 0.0,
+        "crowd_sides_with_label": float(label_top[differ].mean()) if differ.any() else 0.0,
     }
 
 
@@ -108,6 +144,18 @@ def report(figures: dict) -> str:
     lines += [
         f"{r['min_confidence']:14.1f} {r['faces_tagged']:13.3f} {r['tags_right']:11.3f}" for r in figures["thresholds"]
     ]
+    if "crowd" in figures:
+        crowd = figures["crowd"]
+        lines += [
+            f"FER+ crowd (ten people a face), its top choice on {crowd['faces']} faces"
+            f" ({crowd['faces_4']} of the 4 classes):",
+            f"  is the FER2013 label: {crowd['label_is_crowd_top_7']:.4f}"
+            f" (4 classes: {crowd['label_is_crowd_top_4']:.4f})",
+            f"  is the model's reading: {crowd['model_is_crowd_top_7']:.4f}"
+            f" (4 classes: {crowd['model_is_crowd_top_4']:.4f})",
+            f"  where the model and the label differ ({crowd['model_differs_from_label']} faces): sides with the model"
+            f" {crowd['crowd_sides_with_model']:.4f}, with the label {crowd['crowd_sides_with_label']:.4f}",
+        ]
     return "\n".join(lines)
 
 

@@ -72,6 +72,25 @@ def test_calibration_figures():
     assert sum(map(sum, figures["confusion"])) == 4000
 
 
+def test_crowd_figures_count_ties_for_each_class_and_skip_faces_without_votes():
+    # columns: angry, disgust, fear, happy, sad, surprise, neutral
+    labels = np.array([0, 3, 4, 6, 1])
+    votes = np.zeros((5, 7), np.float32)
+    votes[0, [0, 4]] = 6, 4  # the crowd says angry, as the label; the model reads sad
+    votes[1, 3] = 10  # everyone agrees: happy
+    votes[2, [2, 4, 6]] = 6, 3, 1  # label sad, crowd fear, model fear (sad among the four classes)
+    votes[3, [4, 6]] = 5, 5  # a tie between the label (neutral) and the model (sad)
+    probs = np.full((5, 7), 0.01)
+    probs[[0, 1, 3, 4], [4, 3, 4, 0]] = 0.9
+    probs[2, [2, 4, 6]] = 0.5, 0.3, 0.2
+    crowd = metrics(probs, labels, votes)["crowd"]
+    assert (crowd["faces"], crowd["faces_4"], crowd["model_differs_from_label"]) == (4, 4, 3)  # face 4: no votes
+    assert crowd["label_is_crowd_top_7"] == crowd["model_is_crowd_top_7"] == 0.75
+    assert (crowd["label_is_crowd_top_4"], crowd["model_is_crowd_top_4"]) == (1.0, 0.75)
+    assert crowd["crowd_sides_with_model"] == crowd["crowd_sides_with_label"] == 2 / 3
+    assert "crowd" not in metrics(probs, labels)
+
+
 def test_smoke_training_trains_exports_calibrates_and_evaluates(tmp_path):
     if (SHARED / "fer2013").is_dir():
         source, limit = SHARED / "fer2013", ["--limit", "300"]
@@ -103,6 +122,7 @@ def test_smoke_training_trains_exports_calibrates_and_evaluates(tmp_path):
     result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "accuracy, 7 classes" in result.stdout and "expected calibration error" in result.stdout
+    assert ("FER+ crowd" in result.stdout) == (source.suffix == "")  # the archives carry the votes, the CSV not
     card = json.loads((models / "expression-model.json").read_text())
     assert card["version"] == "smoke" and card["temperature"] > 0 and (card["epochs"], card["cycles"]) == (2, 2)
     assert card["snapshots"] is True and card["distill"] is True and card["training_minutes"] > 0
