@@ -77,8 +77,10 @@ class TagRecord:
     faces: list[dict] = field(default_factory=list)
     charset: str | None = None  # IPTC:CodedCharacterSet as found
     min_confidence: float | None = None
-    latin1_iptc: bool = False  # IPTC text beyond ASCII and no character set declared: it is Latin-1 (or the like)
+    latin1_iptc: bool = False  # IPTC in a character set other than UTF-8 (declared, or undeclared with text
+    # beyond ASCII): ExifTool reads and writes it as Latin-1, and it is written back so
     broken_xmp: bool = False  # ExifTool found XMP it cannot parse: writing would drop the user's XMP
+    inexact: str | None = None  # a keyword ExifTool's JSON cannot give back exactly: writing would change it
 
     @property
     def tagged(self) -> bool:
@@ -186,11 +188,12 @@ class Metadata:
             return TagRecord()
         fields = [f"-{name}" for name in KEYWORD_FIELDS] + ["-XMP-emotag:all", "-IPTC:all", "-ExifTool:Warning"]
         sidecar = target.suffix.lower() == ".xmp"
-        output = self._run("-j", *fields, *(["-XMP:all"] if sidecar else []), safe_argument(target))
+        output = self._run("-j", "-b", *fields, *(["-XMP:all"] if sidecar else []), safe_argument(target))
         try:
-            data = json.loads(output)[0]
+            data = exact_json(output)[0]
         except (ValueError, IndexError):
             raise MetadataError("ExifTool could not read the metadata") from None
+        charset = _charset(data.get(CHARSET))
         return TagRecord(
             fields={name: as_list(data[name]) for name in KEYWORD_FIELDS if name in data},
             added={name: as_list(data.get(tag)) for name, tag in ADDED_TAG.items()},
@@ -198,17 +201,20 @@ class Metadata:
             model_version=str(data["XMP-emotag:ModelVersion"]) if "XMP-emotag:ModelVersion" in data else None,
             emotions=as_list(data.get("XMP-emotag:Emotions")),
             faces=_faces(data.get("XMP-emotag:Faces")),
-            charset=_charset(data.get(CHARSET)),
+            charset=charset,
             min_confidence=_number(data.get("XMP-emotag:MinConfidence")),
-            latin1_iptc=CHARSET not in data and any(not str(v).isascii() for k, v in data.items() if k[:5] == "IPTC:"),
+            latin1_iptc=charset not in (None, "UTF8")
+            or (charset is None and any(not str(v).isascii() for k, v in data.items() if k[:5] == "IPTC:")),
             broken_xmp="XMP format error" in str(data.get("ExifTool:Warning", ""))
             or (sidecar and _unreadable(target, data)),
+            inexact=_inexact_keyword(data),
         )
 
     def write(self, target: Path, record: TagRecord, ours: dict[str, list[str]], own: dict) -> None:
         """Put emotag's keywords (`ours`) and record (`own`) into `target`, keeping every value the user set."""
         if record.broken_xmp:
             raise MetadataError("its XMP metadata is not well-formed; left unchanged so none of it is lost")
+        check_exact(record)
         if record.latin1_iptc:  # declaring UTF-8 would garble the user's other IPTC fields: stay in Latin-1
             ours = {**ours, IPTC_KEYWORDS: [v for v in ours.get(IPTC_KEYWORDS, []) if _latin1(v)]}
         arguments = []
@@ -216,6 +222,8 @@ class Metadata:
         for name in supported_fields(target):
             current = record.fields.get(name)
             new, added = merge(current, record.added.get(name, []), ours.get(name, []))
+            if name == IPTC_KEYWORDS:
+                check_iptc_lengths(new, "latin-1" if record.latin1_iptc else "utf-8")
             if current is None and added and name not in created:
                 created.append(name)
             arguments += list_arguments(name, new)
@@ -234,6 +242,7 @@ class Metadata:
         """Restore every keyword field to what it held before emotag, and remove emotag's record."""
         if not target.exists():
             return
+        check_exact(record)
         arguments = []
         for name in supported_fields(target):
             if name not in record.fields:
@@ -291,8 +300,53 @@ def supported_fields(target: Path) -> tuple[str, ...]:
 
 
 def list_arguments(name: str, values: list[str]) -> list[str]:
-    """ExifTool arguments that set a list tag to exactly `values`, in order; no values deletes the tag."""
-    return [f"-{name}="] + [f"-{name}={value}" for value in values]
+    """ExifTool arguments that set a list tag to exactly `values`, in order; no values deletes the tag.
+
+    Each argument is one line of ExifTool's argument stream, which drops one space after '=': the space put
+    there keeps a value's own leading space. A line break would start a new argument (another option, another
+    file) and an empty value would delete the values before it, so such a value stops the write instead.
+    """
+    for value in values:
+        if not value or "\n" in value or "\r" in value:
+            raise MetadataError(f"has a keyword ExifTool cannot write back unchanged ({value!r}); left unchanged")
+    return [f"-{name}="] + [f"-{name}= {value}" for value in values]
+
+
+def check_exact(record: TagRecord) -> None:
+    """Stop before a write that would change a keyword the user set, because ExifTool read it inexactly."""
+    if record.inexact:
+        raise MetadataError(f"has a keyword ExifTool cannot read back exactly ({record.inexact}); left unchanged")
+
+
+IPTC_KEYWORD_BYTES = 64
+"""IPTC's limit for one keyword: ExifTool cuts a longer one when it rewrites the list."""
+
+
+def check_iptc_lengths(values: list[str], encoding: str) -> None:
+    for value in values:
+        if len(value.encode(encoding, errors="replace")) > IPTC_KEYWORD_BYTES:
+            raise MetadataError(
+                f"has an IPTC keyword longer than IPTC allows ({value[:20]!r}...), which ExifTool would cut; "
+                "left unchanged"
+            )
+
+
+def exact_json(output: str):
+    """ExifTool's JSON with every number kept as the text it printed: a keyword "1.50" must stay "1.50"."""
+    return json.loads(output, parse_float=str, parse_int=str)
+
+
+def _inexact_keyword(data: dict) -> str | None:
+    """A keyword ExifTool's JSON changed: "True" or "FALSE" it prints as a JSON boolean, and bytes that are not
+    UTF-8 (which `-b` makes it print as base64 rather than replace with '?')."""
+    for name in (*KEYWORD_FIELDS, *ADDED_TAG.values()):
+        value = data.get(name)
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, bool):
+                return f"{name}: true or false, whose capitals ExifTool does not give"
+            if isinstance(item, str) and item.startswith("base64:"):
+                return f"{name}: not valid UTF-8"
+    return None
 
 
 def own_arguments(own: dict) -> list[str]:

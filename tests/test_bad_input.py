@@ -215,16 +215,18 @@ def iptc(path: Path) -> dict:
     return exiftool_tags(path, "IPTC:all", options=("-charset", "iptc=latin1"))
 
 
-def test_latin1_iptc_without_a_character_set_keeps_every_field_readable(tmp_path):
+@pytest.mark.parametrize("declared", [None, "\x1b.A"], ids=["undeclared", "declared-latin1"])
+def test_latin1_iptc_keeps_every_field_readable(tmp_path, declared):
     photo = tmp_path / "latin1.jpg"
     happy().save(photo, quality=90)
+    charset = [f"-IPTC:CodedCharacterSet#={declared}"] if declared else []
     subprocess.run(
-        ["exiftool", "-q", "-overwrite_original", "-charset", "iptc=latin1", "-IPTC:Keywords=Café",
+        ["exiftool", "-q", "-overwrite_original", "-charset", "iptc=latin1", *charset, "-IPTC:Keywords=Café",
          "-IPTC:Keywords=Zürich", "-IPTC:Caption-Abstract=Grüße aus Köln", "-IPTC:City=München", "--", str(photo)],
         check=True,
     )  # fmt: skip
     before = iptc(photo)
-    assert "IPTC:CodedCharacterSet" not in before and before["IPTC:City"] == "München"
+    assert before.get("IPTC:CodedCharacterSet") == (declared and "ESC . A") and before["IPTC:City"] == "München"
     assert b"M\xfcnchen" in photo.read_bytes(), "the test photo must hold Latin-1 bytes"
 
     run_emotag("tag", str(photo), "--jobs", "1", check=True)

@@ -266,3 +266,79 @@ def test_worker_processes_tag_exactly_as_one_process_does(tmp_path):
     for name, (status, tags) in folders["2"].items():
         written = exiftool_tags(tmp_path / "jobs2" / name, "XMP-dc:Subject", "XMP-emotag:ModelVersion")
         assert as_list(written.get("XMP-dc:Subject", [])) == tags and (status == "tagged") == bool(written)
+
+
+def keywords_as_written(photo: Path) -> dict[str, list[str]]:
+    """The keyword fields exactly as stored, through ExifTool's XML output (its JSON rounds numbers)."""
+    import xml.etree.ElementTree as ElementTree
+
+    output = subprocess.run(
+        ["exiftool", "-X", "-b", *[f"-{f}" for f in KEYWORD_FIELDS], "--", str(photo)],
+        capture_output=True,
+        check=True,
+    ).stdout
+    rdf = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}"
+    fields = {}
+    for element in ElementTree.fromstring(output).find(f"{rdf}Description"):
+        group = element.tag[1:].split("}")[0].rstrip("/").split("/")[-2]  # .../XMP/XMP-dc/1.0/ -> XMP-dc
+        items = element.findall(f".//{rdf}li")
+        fields[f"{group}:{element.tag.split('}')[1]}"] = [li.text or "" for li in items] or [element.text or ""]
+    return fields
+
+
+def test_keywords_that_look_like_numbers_or_carry_spaces_come_back_exactly(album):
+    photo = album / HAPPY_PHOTO
+    odd = ["1.50", "1e3", "-0", " leading space", "trailing space ", "tab\there", "a=b", "${Artist}", "#1", "x,y|z"]
+    subprocess.run(
+        ["exiftool", "-q", "-overwrite_original", "-IPTC:CodedCharacterSet=UTF8"]
+        + [f"-{field}={value}" for field in ("XMP-dc:Subject", "IPTC:Keywords") for value in odd]
+        + ["--", str(photo)],
+        check=True,
+    )
+    original = keywords_as_written(photo)
+    assert original["XMP-dc:Subject"] == odd, "the test photo must hold the odd keywords as given"
+
+    run_emotag("tag", str(photo), "--jobs", "1", check=True)
+    tagged = keywords_as_written(photo)
+    assert tagged["XMP-dc:Subject"] == [*odd, "Happy"] and tagged["IPTC:Keywords"] == [*odd, "Happy"]
+    run_emotag("untag", str(photo), check=True)
+    assert keywords_as_written(photo) == original
+
+
+def xmp_with_subject(values: list[str]) -> str:
+    items = "".join(f"<rdf:li>{value}</rdf:li>" for value in values)
+    return (
+        '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+        '<rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/">'
+        f"<dc:subject><rdf:Bag>{items}</rdf:Bag></dc:subject></rdf:Description></rdf:RDF></x:xmpmeta>"
+    )
+
+
+def test_keywords_exiftool_cannot_carry_stop_the_write_and_touch_nothing(album):
+    """A keyword with a line break would be read as further ExifTool arguments (here: delete all metadata, and
+    tag another file); an empty one would delete the values before it; "True" comes back as "true"; a
+    70-byte IPTC keyword would be cut to 64. Each photo is left exactly as it was, with a one-line error."""
+    bystander = album / NEUTRAL_PHOTO
+    cases = {
+        "line-break.jpg": ["-Artist=Jane", f"-XMP-dc:Subject=trip\n-all=\n{bystander}"],
+        "capitals.jpg": ["-XMP-dc:Subject=True"],
+        "long-iptc.jpg": ["-m", "-IPTC:Keywords=" + "k" * 70],
+    }
+    for name, arguments in cases.items():
+        shutil.copy(album / HAPPY_PHOTO, album / name)
+        subprocess.run(["exiftool", "-q", "-overwrite_original", *arguments, "--", str(album / name)], check=True)
+    empty_item = album / "empty-item.jpg"
+    (album / "empty-item.xmp").write_text(xmp_with_subject(["first", "", "third"]))
+    shutil.copy(album / HAPPY_PHOTO, empty_item)
+    xmp = f"-XMP<={album / 'empty-item.xmp'}"
+    subprocess.run(["exiftool", "-q", "-overwrite_original", xmp, "--", str(empty_item)], check=True)
+    assert keywords_as_written(empty_item)["XMP-dc:Subject"] == ["first", "", "third"]
+    photos = [album / name for name in (*cases, "empty-item.jpg")]
+    before = {photo: digest(photo) for photo in [*photos, bystander]}
+
+    result = run_emotag("tag", "--jobs", "1", *map(str, photos))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    for photo in photos:
+        errors = [line for line in result.stderr.splitlines() if line.startswith(f"emotag: {photo}: ")]
+        assert len(errors) == 1 and "left unchanged" in errors[0], (photo.name, result.stderr)
+    assert {photo: digest(photo) for photo in [*photos, bystander]} == before
