@@ -170,7 +170,7 @@ def tag(ctx, paths, dry_run, as_json, force, jobs, min_confidence, sidecar, keep
                 faces += len(result.faces)
                 bar.update()
                 if as_json:
-                    click.echo(json.dumps(result.to_json(), ensure_ascii=False))
+                    click.echo(json.dumps(result.to_json()))
                 if result.status == "error":
                     bar.clear()
                     click.echo(f"emotag: {shown(result.path)}: {result.error}", err=True)
@@ -217,7 +217,7 @@ def top(ctx, emotion, paths, count, copy_to, link_to, html_file, as_json):
         click.echo(f"emotag: {shown(path)}: {message}", err=True)
     for item in best:
         if as_json:
-            click.echo(json.dumps({"path": str(item.path), "score": round(item.score, 4)}, ensure_ascii=False))
+            click.echo(json.dumps({"path": str(item.path), "score": round(item.score, 4)}))
         else:
             click.echo(f"{item.score:.3f}  {item.path}")
     if copy_to or link_to:
@@ -249,7 +249,7 @@ def untag(ctx, paths, dry_run, as_json, sidecar):
                 failed += status == "error"
                 if as_json:
                     record = {"path": str(path), "status": status} | ({"error": message} if message else {})
-                    click.echo(json.dumps(record, ensure_ascii=False))
+                    click.echo(json.dumps(record))
                 elif status == "error":
                     click.echo(f"emotag: {shown(path)}: {message}", err=True)
                 elif status == "untagged":
@@ -274,7 +274,7 @@ def show(ctx, photo, as_json):
     except (RuntimeError, MetadataError) as error:
         _fail_early(error)
     if as_json:
-        click.echo(json.dumps(description, ensure_ascii=False))
+        click.echo(json.dumps(description))
     elif description.get("error"):
         click.echo(f"emotag: {shown(photo)}: {description['error']}", err=True)
     else:
@@ -324,7 +324,7 @@ def watch(ctx, folders, polling, show_status, dry_run, as_json, force, jobs, min
     if show_status:
         statuses = read_statuses()
         for status in statuses:
-            click.echo(json.dumps(status, ensure_ascii=False) if as_json else describe_status(status))
+            click.echo(json.dumps(status) if as_json else describe_status(status))
         if not statuses and not as_json:
             click.echo("no watcher has run yet")
         sys.exit(0 if any(status["running"] for status in statuses) else 3)

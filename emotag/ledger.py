@@ -101,4 +101,5 @@ class Ledger:
 
 
 def _key(path: Path) -> str:
-    return os.path.abspath(path)
+    """The photo's absolute path as text SQLite can store: bytes of a name that is not UTF-8 as \\xNN escapes."""
+    return os.fsencode(os.path.abspath(path)).decode("utf-8", "backslashreplace")

@@ -115,15 +115,16 @@ def as_list(value) -> list[str]:
     return [str(value)]
 
 
-def safe_argument(path: Path) -> str:
+def safe_argument(path: Path) -> bytes:
     """A path as ExifTool argument: absolute, so it never starts with '-', on one line, and never a folder
-    (ExifTool would read and write every file in it)."""
-    text = str(path.absolute())
-    if "\n" in text or "\r" in text:
+    (ExifTool would read and write every file in it). As the file system's bytes: a name from an old archive
+    need not be valid UTF-8."""
+    name = os.fsencode(path.absolute())
+    if b"\n" in name or b"\r" in name:
         raise MetadataError("file name contains a line break, which ExifTool's argument stream cannot carry")
     if path.is_dir():
         raise MetadataError("is a folder where a file was expected; nothing written")
-    return text
+    return name
 
 
 class Metadata:
@@ -141,6 +142,7 @@ class Metadata:
         self._tool = exiftool.ExifTool(common_args=["-G1", "-n", "-struct"], config_file=str(CONFIG_FILE))
         self._tool.run()
         self.deaths = 0  # how often ExifTool died under a command
+        self.stderr = ""  # what ExifTool said on its error stream during the last command
 
     def close(self) -> None:
         if self._alive():
@@ -157,7 +159,7 @@ class Metadata:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def _run(self, *args: str) -> str:
+    def _run(self, *args: str | bytes) -> str:
         """Run one ExifTool command. If ExifTool died, a new one is started; a read is then tried again (a write
         is the caller's to try again, once it has removed what the dead one left: see `deaths`)."""
         try:
@@ -167,16 +169,20 @@ class Metadata:
                 raise
             output = self._execute(args)
         if self._tool.last_status:
-            why = _first_error(self._tool.last_stderr or "") or _json_warning(output)
+            why = _first_error(self.stderr) or _json_warning(output)
             raise MetadataError(why or "ExifTool failed")
         return output
 
-    def _execute(self, args: tuple[str, ...]) -> str:
+    def _execute(self, args: tuple[str | bytes, ...]) -> str:
+        """ExifTool's answer as text; its messages may quote a file name that is not UTF-8, so bytes that are not
+        UTF-8 become '\ufffd' instead of stopping the decoding (its JSON is always UTF-8)."""
         try:
             if not self._alive():  # ExifTool died: start a new one rather than stopping the whole run
                 log.warning("ExifTool stopped unexpectedly; starting it again")
                 self._tool.run()
-            return self._tool.execute(*args)
+            output = self._tool.execute(*args, raw_bytes=True)
+            self.stderr = (self._tool.last_stderr or b"").decode("utf-8", "replace")
+            return output.decode("utf-8", "replace")
         except Exception as error:  # pyexiftool raises several kinds when the process dies
             self.deaths += 1
             self._tool.terminate() if self._alive() else None
@@ -265,7 +271,7 @@ class Metadata:
             return
         output = self._run("-overwrite_original", *keep, *arguments, safe_argument(target))
         if "1 image files updated" not in output and "1 image files unchanged" not in output:
-            raise MetadataError(_first_error(self._tool.last_stderr or output) or "ExifTool did not write the file")
+            raise MetadataError(_first_error(self.stderr or output) or "ExifTool did not write the file")
 
     def _write_via_copy(self, target: Path, keep: list[str], arguments: list[str]) -> None:
         """For a name too long to take ExifTool's `_exiftool_tmp` suffix: ExifTool writes a short-named copy,
@@ -275,7 +281,7 @@ class Metadata:
         output = self._run(*keep, *arguments, "-o", safe_argument(temporary), safe_argument(target))
         if "1 image files created" not in output:
             temporary.unlink(missing_ok=True)
-            raise MetadataError(_first_error(self._tool.last_stderr or output) or "ExifTool did not write the file")
+            raise MetadataError(_first_error(self.stderr or output) or "ExifTool did not write the file")
         shutil.copymode(target, temporary)
         os.replace(temporary, target)
 

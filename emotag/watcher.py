@@ -397,7 +397,7 @@ def is_running(pid: int) -> bool:
 def write_status(path: Path, status: dict) -> None:
     """Write the status file whole (a temporary file renamed over it), so a reader never sees half of it."""
     temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(json.dumps(status, ensure_ascii=False, indent=1), encoding="utf-8")
+    temporary.write_text(json.dumps(status, indent=1), encoding="utf-8")
     temporary.replace(path)
 
 
@@ -502,7 +502,7 @@ class Watcher:
         self.last = {"path": result.path, "status": result.status, "at": now_text()}
         self.say(describe_result(result, self.settings.dry_run))
         if self.as_json:
-            print(json.dumps(result.to_json(), ensure_ascii=False), flush=True)
+            print(json.dumps(result.to_json()), flush=True)
 
     def queued(self) -> int:
         """Photos settling, waiting, and (about) in hand."""

@@ -343,3 +343,22 @@ def test_the_same_photo_named_twice_is_done_once(tmp_path):
         os.chdir(cwd)
     assert result.returncode == 0, result.stderr
     assert len(json_lines(result.stdout)) == 1
+
+
+def test_a_file_name_that_is_not_utf8_is_tagged_remembered_and_untagged(tmp_path):
+    """Old archives (FAT, Windows code pages) hold names like caf\\xe9.jpg: bytes that are not UTF-8."""
+    folder = tmp_path / "archive"
+    folder.mkdir()
+    photo = Path(os.fsdecode(os.fsencode(folder) + b"/caf\xe9.jpg"))
+    shutil.copy(HAPPY, photo)
+
+    first = run_emotag("tag", "--json", "--jobs", "1", str(folder), check=True)
+    assert first.stdout.isascii() and "Traceback" not in first.stderr
+    result = json_lines(first.stdout)[0]
+    assert result["status"] == "tagged" and os.fsencode(result["path"]) == os.fsencode(photo)
+    assert exiftool_tags(photo, "XMP-dc:Subject")["XMP-dc:Subject"] in ("Happy", ["Happy"])
+    again = run_emotag("tag", "--json", "--jobs", "1", str(folder), check=True)
+    assert json_lines(again.stdout)[0]["status"] == "unchanged", "the ledger must remember the photo"
+    untag = subprocess.run([sys.executable, "-m", "emotag.cli", "untag", str(folder)], capture_output=True)
+    assert untag.returncode == 0 and b"caf\xe9.jpg" in untag.stdout  # a terminal shows the name as stored
+    assert not exiftool_tags(photo, "XMP-dc:Subject")
