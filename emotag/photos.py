@@ -89,9 +89,11 @@ def decode(source: Path | io.BytesIO, max_side: int, name: Path) -> Photo:
                 scale = working_scale(width, height, max_side)
                 image.draft("L", _draft_request(image.size, scale))
                 upright = ImageOps.exif_transpose(image)
-                grey = to_grey(upright)
+                grey = to_grey(_shrunk_if_wide(upright, scale))
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise PhotoError(f"image too large (more than {MAX_PIXELS // 1_000_000} megapixels)") from None
+    except MemoryError:
+        raise PhotoError("not enough memory to decode it") from None
     except Image.UnidentifiedImageError:
         raise PhotoError("not an image Pillow can read") from None
     except (OSError, SyntaxError, ValueError) as error:
@@ -100,6 +102,18 @@ def decode(source: Path | io.BytesIO, max_side: int, name: Path) -> Photo:
     if grey.size != size:
         grey = grey.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
     return Photo(name, np.asarray(grey, dtype=np.uint8), width, height, scale)
+
+
+WIDE_MODES = frozenset({"I", "I;16", "I;16L", "I;16B", "I;16N", "F"})
+
+
+def _shrunk_if_wide(image: Image.Image, scale: float) -> Image.Image:
+    """A 16- or 32-bit image brought to the working size before `to_grey`: its NumPy arithmetic on a full-size
+    250-megapixel scan would take gigabytes."""
+    if image.mode not in WIDE_MODES or scale >= 1:
+        return image
+    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    return image.resize(size, Image.Resampling.BILINEAR)  # (Pillow's `reduce`, behind reducing_gap, lacks I;16)
 
 
 def to_grey(image: Image.Image) -> Image.Image:

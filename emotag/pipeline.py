@@ -188,6 +188,9 @@ class Tagger:
                 pending.append((path, target, record, photo, self.finder.find(photo)))
             except (PhotoError, MetadataError, OSError) as error:
                 results[path] = PhotoResult(str(path), "error", error=describe(error))
+            except Exception as error:  # a bug or a library's failure on one odd file costs that photo alone
+                log.exception("unexpected failure on %s", path)
+                results[path] = PhotoResult(str(path), "error", error=f"internal error: {describe(error)}")
 
         readable = [face.crop for *_, faces in pending for face in faces if face.readable]
         with stage("classify"):

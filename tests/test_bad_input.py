@@ -12,6 +12,7 @@ import shutil
 import struct
 import subprocess
 import sys
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -362,3 +363,34 @@ def test_a_file_name_that_is_not_utf8_is_tagged_remembered_and_untagged(tmp_path
     untag = subprocess.run([sys.executable, "-m", "emotag.cli", "untag", str(folder)], capture_output=True)
     assert untag.returncode == 0 and b"caf\xe9.jpg" in untag.stdout  # a terminal shows the name as stored
     assert not exiftool_tags(photo, "XMP-dc:Subject")
+
+
+def sixteen_bit_png(path: Path, side: int) -> None:
+    """A black 16-bit grey PNG of side x side pixels (under the pixel limit), a few hundred kilobytes on disk."""
+    packer = zlib.compressobj(9)
+    row = bytes(1 + 2 * side)  # filter byte, then two bytes a pixel
+    pixels = b"".join(packer.compress(row) for _ in range(side)) + packer.flush()
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", side, side, 16, 0, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b""))
+
+
+def test_a_huge_16_bit_scan_is_read_within_a_memory_bound_beside_good_photos(tmp_path):
+    """250 megapixels of 16-bit grey are 500 MB decoded; converting them at full size took 3.5 GB, and running
+    out of memory failed every photo read with it."""
+    scan = tmp_path / "scan.png"
+    sixteen_bit_png(scan, 15_800)
+    shutil.copy(HAPPY, tmp_path / "happy.jpg")
+    result = subprocess.run(
+        [sys.executable, "-m", "emotag.cli", "tag", "--json", "--jobs", "1", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        preexec_fn=_memory_bound(2.5),
+    )
+    statuses = {Path(r["path"]).name: r["status"] for r in json_lines(result.stdout)}
+    assert statuses == {"scan.png": "no_faces", "happy.jpg": "tagged"}, result.stderr
+    assert "Traceback" not in result.stderr
