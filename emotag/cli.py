@@ -254,7 +254,7 @@ def untag(ctx, paths, dry_run, as_json, sidecar):
                     click.echo(f"emotag: {shown(path)}: {message}", err=True)
                 elif status == "untagged":
                     click.echo(f"untagged {path}" if not dry_run else f"would untag {path}")
-    except MetadataError as error:
+    except (MetadataError, RuntimeError) as error:
         _fail_early(error)
     sys.exit(1 if failed else 0)
 

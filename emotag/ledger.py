@@ -46,18 +46,30 @@ def default_location() -> Path:
     return Path(user_data_dir("emotag")) / "ledger.sqlite"
 
 
+class LedgerError(RuntimeError):
+    """The ledger cannot be kept where it should be; the message says where, why, and what to do."""
+
+
 class Ledger:
     """Which photos are done, for which model version."""
 
     def __init__(self, location: Path | None = None):
         self.location = location or default_location()
-        self.location.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self._db = self._open()
-        except sqlite3.DatabaseError as error:
-            log.warning("%s: ledger unreadable (%s); starting a new one", self.location, error)
-            self.location.unlink(missing_ok=True)
-            self._db = self._open()
+            self.location.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                self._db = self._open()
+            except sqlite3.DatabaseError as error:
+                if isinstance(error, sqlite3.OperationalError) and not os.access(self.location.parent, os.W_OK):
+                    raise
+                log.warning("%s: ledger unreadable (%s); starting a new one", self.location, error)
+                self.location.unlink(missing_ok=True)
+                self._db = self._open()
+        except (OSError, sqlite3.Error) as error:
+            raise LedgerError(
+                f"cannot keep the record of tagged photos in {self.location.parent} ({error}); "
+                "set EMOTAG_DATA_DIR to a folder you can write to"
+            ) from None
 
     def _open(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.location, timeout=30)

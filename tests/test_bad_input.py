@@ -394,3 +394,22 @@ def test_a_huge_16_bit_scan_is_read_within_a_memory_bound_beside_good_photos(tmp
     statuses = {Path(r["path"]).name: r["status"] for r in json_lines(result.stdout)}
     assert statuses == {"scan.png": "no_faces", "happy.jpg": "tagged"}, result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_data_folder_it_may_not_write_is_one_clear_line(tmp_path):
+    if not shutil.which("setpriv"):
+        pytest.skip("setpriv (util-linux) is needed to drop root's right to ignore file permissions")
+    data = tmp_path / "data"
+    data.mkdir()
+    data.chmod(0o555)
+    (tmp_path / "inbox").mkdir()
+    for command in (["tag", str(HAPPY)], ["untag", str(HAPPY)], ["watch", str(tmp_path / "inbox")]):
+        result = subprocess.run(
+            without_file_permission_override(sys.executable, "-m", "emotag.cli", *command),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, "EMOTAG_DATA_DIR": str(data)},
+        )
+        assert result.returncode == 1 and "Traceback" not in result.stderr, (command, result.stderr)
+        assert f"cannot keep the record of tagged photos in {data}" in result.stderr.strip().splitlines()[-1]
