@@ -31,6 +31,8 @@ ADDED_TAG = {
 }
 CREATED_TAG = "XMP-emotag:CreatedFields"
 CHARSET = "IPTC:CodedCharacterSet"
+SIDECAR_MADE = "Sidecar"
+"""In CreatedFields: emotag made this sidecar, so `untag` removes it again when nothing else is left in it."""
 EXIFTOOL_TMP = "_exiftool_tmp"
 NAME_MAX = 255
 OWN_TAGS = (
@@ -190,10 +192,10 @@ class Metadata:
 
     def read(self, target: Path) -> TagRecord:
         """The keyword fields and emotag's record of one file; an empty record for a sidecar not yet made."""
-        if not target.exists() and target.suffix.lower() == ".xmp":
+        if not target.exists() and is_sidecar(target):
             return TagRecord()
         fields = [f"-{name}" for name in KEYWORD_FIELDS] + ["-XMP-emotag:all", "-IPTC:all", "-ExifTool:Warning"]
-        sidecar = target.suffix.lower() == ".xmp"
+        sidecar = is_sidecar(target)
         output = self._run("-j", "-b", *fields, *(["-XMP:all"] if sidecar else []), safe_argument(target))
         try:
             data = exact_json(output)[0]
@@ -221,10 +223,11 @@ class Metadata:
         if record.broken_xmp:
             raise MetadataError("its XMP metadata is not well-formed; left unchanged so none of it is lost")
         check_exact(record)
-        if record.latin1_iptc:  # declaring UTF-8 would garble the user's other IPTC fields: stay in Latin-1
-            ours = {**ours, IPTC_KEYWORDS: [v for v in ours.get(IPTC_KEYWORDS, []) if _latin1(v)]}
+        ours = writable(record, ours)
         arguments = []
         created = list(record.created)
+        if is_sidecar(target) and not target.exists():
+            created.append(SIDECAR_MADE)
         for name in supported_fields(target):
             current = record.fields.get(name)
             new, added = merge(current, record.added.get(name, []), ours.get(name, []))
@@ -259,11 +262,18 @@ class Metadata:
             arguments.append(f"-{CHARSET}=")
         arguments += [f"-XMP-emotag:{tag}=" for tag in OWN_TAGS]
         self._write(target, arguments)
+        if SIDECAR_MADE in record.created and not self._holds_xmp(target):
+            target.unlink()
+
+    def _holds_xmp(self, sidecar: Path) -> bool:
+        """Whether a sidecar holds any XMP beside the name of the tool that last wrote it."""
+        data = exact_json(self._run("-j", "-XMP:all", safe_argument(sidecar)))[0]
+        return any(key.startswith("XMP-") and key != "XMP-x:XMPToolkit" for key in data)
 
     def _write(self, target: Path, arguments: list[str]) -> None:
         if target.exists() and not target.stat().st_mode & 0o222:
             raise MetadataError("read-only; left unchanged")
-        if not target.exists() and target.suffix.lower() == ".xmp":
+        if not target.exists() and is_sidecar(target):
             create_sidecar(target)
         keep = ["-P"] if self.keep_mtime else []
         if len(os.fsencode(target.name + EXIFTOOL_TMP)) > NAME_MAX:
@@ -296,6 +306,18 @@ class Metadata:
             if image[:2] == b"\xff\xd8":
                 return image, orientation
         return b"", orientation
+
+
+def writable(record: TagRecord, ours: dict[str, list[str]]) -> dict[str, list[str]]:
+    """emotag's keywords as they can be written into this file: in Latin-1 IPTC, only those Latin-1 can spell
+    (declaring UTF-8 would garble the user's other IPTC fields)."""
+    if not record.latin1_iptc:
+        return ours
+    return {**ours, IPTC_KEYWORDS: [v for v in ours.get(IPTC_KEYWORDS, []) if _latin1(v)]}
+
+
+def is_sidecar(target: Path) -> bool:
+    return target.suffix.lower() == ".xmp"
 
 
 def supported_fields(target: Path) -> tuple[str, ...]:

@@ -20,7 +20,15 @@ import numpy as np
 from emotag.emotions import EMOTIONS
 from emotag.faces import Face, FaceFinder
 from emotag.locks import photo_lock, remove_leftovers
-from emotag.metadata import Metadata, MetadataError, TagRecord, leftovers, metadata_target, supported_fields
+from emotag.metadata import (
+    Metadata,
+    MetadataError,
+    TagRecord,
+    leftovers,
+    metadata_target,
+    supported_fields,
+    writable,
+)
 from emotag.photos import DEFAULT_MAX_SIDE, Photo, PhotoError, is_photo, read_photo
 from emotag.tags import DEFAULT_MIN_CONFIDENCE, FaceReading, TagScheme, keywords, merge, photo_emotions
 from emotag.timing import describe as describe_stages
@@ -324,6 +332,7 @@ def _missing(path: Path, error: OSError) -> str:
 
 def needs_write(target: Path, record: TagRecord, ours: dict[str, list[str]]) -> bool:
     """Whether writing `ours` would change any keyword field or emotag's record of what it added."""
+    ours = writable(record, ours)
     for name in supported_fields(target):
         current = record.fields.get(name, [])
         new, added = merge(current, record.added.get(name, []), ours.get(name, []))

@@ -64,8 +64,20 @@ def test_each_format_is_tagged_in_place_or_in_a_sidecar(formats):
     ]
 
 
-def test_raw_sidecar_in_lightroom_style(formats):
-    run_emotag("tag", str(formats / "IMG_0001.NEF"), "--sidecar", "lightroom", check=True)
-    assert (formats / "IMG_0001.xmp").is_file() and not (formats / "IMG_0001.NEF.xmp").exists()
-    run_emotag("untag", str(formats / "IMG_0001.NEF"), "--sidecar", "lightroom", check=True)
-    assert not exiftool_tags(formats / "IMG_0001.xmp", "XMP-dc:Subject", "XMP-emotag:all")
+RATED_SIDECAR = (
+    '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+    '<rdf:Description rdf:about="" xmlns:xmp="http://ns.adobe.com/xap/1.0/" xmp:Rating="3"/></rdf:RDF></x:xmpmeta>'
+)
+
+
+def test_raw_sidecar_in_lightroom_style_is_removed_by_untag_only_if_emotag_made_it(formats):
+    raw, sidecar = formats / "IMG_0001.NEF", formats / "IMG_0001.xmp"
+    run_emotag("tag", str(raw), "--sidecar", "lightroom", check=True)
+    assert sidecar.is_file() and not (formats / "IMG_0001.NEF.xmp").exists()
+    run_emotag("untag", str(raw), "--sidecar", "lightroom", check=True)
+    assert not sidecar.exists(), "the sidecar emotag made, empty again, would take over later runs"
+
+    sidecar.write_text(RATED_SIDECAR)  # the photographer's own, as their raw developer left it
+    run_emotag("tag", str(raw), check=True)
+    run_emotag("untag", str(raw), check=True)
+    assert exiftool_tags(sidecar, "XMP-xmp:Rating", "XMP-dc:Subject", "XMP-emotag:all") == {"XMP-xmp:Rating": 3}

@@ -342,3 +342,16 @@ def test_keywords_exiftool_cannot_carry_stop_the_write_and_touch_nothing(album):
         errors = [line for line in result.stderr.splitlines() if line.startswith(f"emotag: {photo}: ")]
         assert len(errors) == 1 and "left unchanged" in errors[0], (photo.name, result.stderr)
     assert {photo: digest(photo) for photo in [*photos, bystander]} == before
+
+
+def test_a_label_latin1_iptc_cannot_spell_leaves_the_photo_unchanged_on_the_next_run(album, private_state):
+    (private_state / "config.toml").write_text('[tags.labels]\nhappy = "快乐"\n')
+    photo = album / HAPPY_PHOTO
+    latin1 = ["exiftool", "-q", "-overwrite_original", "-charset", "iptc=latin1", "-IPTC:City=München"]
+    subprocess.run([*latin1, "--", str(photo)], check=True)
+    run_emotag("tag", str(photo), check=True)
+    assert exiftool_tags(photo, "XMP-dc:Subject")["XMP-dc:Subject"] in ("快乐", ["快乐"])
+    for ledger in private_state.glob("ledger.sqlite*"):
+        ledger.unlink()  # as on another computer: the photo's own record alone must say it is done
+    again = run_emotag("tag", "--json", str(photo), check=True)
+    assert json_lines(again.stdout)[0]["status"] == "unchanged"
