@@ -69,14 +69,25 @@ def is_candidate(path: Path, roots: Iterable[Path]) -> bool:
     name = path.name
     if name.endswith(EXIFTOOL_TMP) or name.lower().endswith(TEMPORARY_SUFFIXES) or name.startswith("~$"):
         return False
-    if not is_photo(path) or path.is_symlink():  # also rules out sidecars (.xmp); links: as `find_photos`
+    if not is_photo(path):  # also rules out sidecars (.xmp)
         return False
     for root in roots:
         try:
             inside = path.relative_to(root).parts
         except ValueError:
             continue
-        return not any(part.startswith(".") for part in inside)
+        return not any(part.startswith(".") for part in inside) and not through_link(root, inside)
+    return False
+
+
+def through_link(root: Path, inside: tuple[str, ...]) -> bool:
+    """Whether the path `inside` the root, or a folder on its way, is a symbolic link. Links are not followed, as
+    `find_photos` does not follow them: a photo is seen under one path, and a link back up the tree is no loop."""
+    path = root
+    for part in inside:
+        path = path / part
+        if path.is_symlink():
+            return True
     return False
 
 
@@ -560,9 +571,10 @@ class Watcher:
 
     def _observe(self):
         if self.polling:
-            from watchdog.observers.polling import PollingObserver
+            from watchdog.observers.polling import PollingObserverVFS
 
-            observer = PollingObserver(timeout=POLL_SECONDS)
+            # lstat: a linked folder is listed as a link, not walked (a link back up the tree would never end)
+            observer = PollingObserverVFS(stat=os.lstat, listdir=os.scandir, polling_interval=POLL_SECONDS)
         else:
             from watchdog.observers import Observer
 
