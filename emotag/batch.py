@@ -5,7 +5,11 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
-from collections.abc import Generator, Iterator
+import threading
+from collections import deque
+from collections.abc import Callable, Generator, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 from emotag.pipeline import BATCH_PHOTOS, PhotoResult, Settings, Tagger, check_ready, known_result
@@ -14,6 +18,8 @@ log = logging.getLogger("emotag")
 _worker: Tagger | None = None
 WORKER_MIN_PHOTOS = 8
 """A worker costs about a second to start (Python, the model, ExifTool): with fewer photos each, fewer workers."""
+WORKER_LOST = "internal error: the worker process reading it stopped (out of memory?)"
+"""The error of each photo in a chunk whose worker died (the kernel's out-of-memory killer, kill -9)."""
 
 
 def default_jobs() -> int:
@@ -30,7 +36,7 @@ def tag_photos(paths: list[Path], settings: Settings, jobs: int = 1) -> Iterator
     """
     from emotag.ledger import Ledger
 
-    check_ready()  # here, not in the workers: a worker that fails to start is started again, for ever
+    check_ready()  # here, not in the workers: a worker that fails to start would cost every chunk an error line
     paths = yield from skip_known(paths, settings)
     if not paths:
         return
@@ -45,10 +51,25 @@ def tag_photos(paths: list[Path], settings: Settings, jobs: int = 1) -> Iterator
         return
     size = max(1, min(BATCH_PHOTOS, len(paths) // (jobs * 4)))  # small enough that the workers finish together
     chunks = [paths[start : start + size] for start in range(0, len(paths), size)]
-    context = multiprocessing.get_context("spawn")  # LiteRT's and ExifTool's threads and forking do not mix
-    with context.Pool(jobs, initializer=start_worker, initargs=(settings,)) as pool:
-        for results in pool.imap(tag_chunk, chunks):
-            yield from results
+    yield from tag_in_workers(chunks, settings, jobs)
+
+
+def tag_in_workers(chunks: list[list[Path]], settings: Settings, jobs: int) -> Iterator[PhotoResult]:
+    """The chunks' results in order, from `jobs` worker processes each given a new chunk as soon as it is free."""
+    workers = WorkerProcesses(jobs, settings)
+    waiting: deque[Future] = deque()  # in the chunks' order
+    left = iter(chunks)
+    try:
+        while True:
+            while workers.has_room() and (chunk := next(left, None)) is not None:
+                waiting.append(workers.submit(chunk))
+            if not waiting:
+                return
+            wait([future for future in waiting if not future.done()], return_when=FIRST_COMPLETED)
+            while waiting and waiting[0].done():
+                yield from waiting.popleft().result()
+    finally:
+        workers.close()
 
 
 def skip_known(paths: list[Path], settings: Settings) -> Generator[PhotoResult, None, list[Path]]:
@@ -106,3 +127,59 @@ def stop_worker() -> None:
     if _worker is not None:
         _worker.close()
         _worker = None
+
+
+class WorkerProcesses:
+    """Worker processes that tag one chunk at a time each, with a model and an ExifTool of their own.
+
+    Each worker is an executor of its own, so that one that dies (the kernel's out-of-memory killer, kill -9) takes
+    only its own chunk down: those photos get an error line, a new worker takes its place, the others go on.
+    """
+
+    def __init__(self, jobs: int, settings: Settings, initializer: Callable[[Settings], None] = start_worker):
+        context = multiprocessing.get_context("spawn")  # LiteRT's and ExifTool's threads and forking do not mix
+        self._new = lambda: ProcessPoolExecutor(1, mp_context=context, initializer=initializer, initargs=(settings,))
+        self._idle = [self._new() for _ in range(jobs)]  # each starts its process on its first chunk
+        self._busy: set[ProcessPoolExecutor] = set()
+        self._lock = threading.Lock()
+
+    def has_room(self) -> bool:
+        return bool(self._idle)
+
+    def submit(self, chunk: list[Path]) -> Future:
+        """Give `chunk` to a free worker (`has_room`). The future's result is the chunk's results, or an error line
+        per photo if the worker died; it is set only once that worker, or its replacement, is free again."""
+        with self._lock:
+            executor = self._idle.pop()
+            self._busy.add(executor)
+        try:
+            future = executor.submit(tag_chunk, chunk)
+        except BrokenProcessPool:  # it died while idle
+            with self._lock:
+                self._busy.discard(executor)
+                executor = self._new()
+                self._busy.add(executor)
+            future = executor.submit(tag_chunk, chunk)
+        results: Future = Future()
+        future.add_done_callback(lambda done: self._finish(done, executor, chunk, results))
+        return results
+
+    def _finish(self, done: Future, executor: ProcessPoolExecutor, chunk: list[Path], results: Future) -> None:
+        """In the executor's thread: free the worker (a new one for one that died) before `results` wakes anyone."""
+        lost = isinstance(done.exception(), BrokenProcessPool)
+        with self._lock:
+            self._busy.discard(executor)
+            self._idle.append(self._new() if lost else executor)
+        if lost:
+            results.set_result([PhotoResult(str(path), "error", error=WORKER_LOST) for path in chunk])
+        elif done.exception() is not None:
+            results.set_exception(done.exception())
+        else:
+            results.set_result(done.result())
+
+    def close(self) -> None:
+        """Let the workers go, once the chunks in their hands are done."""
+        with self._lock:
+            executors = [*self._idle, *self._busy]
+        for executor in executors:
+            executor.shutdown()

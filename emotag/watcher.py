@@ -29,6 +29,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -68,14 +69,25 @@ def is_candidate(path: Path, roots: Iterable[Path]) -> bool:
     name = path.name
     if name.endswith(EXIFTOOL_TMP) or name.lower().endswith(TEMPORARY_SUFFIXES) or name.startswith("~$"):
         return False
-    if not is_photo(path) or path.is_symlink():  # also rules out sidecars (.xmp); links: as `find_photos`
+    if not is_photo(path):  # also rules out sidecars (.xmp)
         return False
     for root in roots:
         try:
             inside = path.relative_to(root).parts
         except ValueError:
             continue
-        return not any(part.startswith(".") for part in inside)
+        return not any(part.startswith(".") for part in inside) and not through_link(root, inside)
+    return False
+
+
+def through_link(root: Path, inside: tuple[str, ...]) -> bool:
+    """Whether the path `inside` the root, or a folder on its way, is a symbolic link. Links are not followed, as
+    `find_photos` does not follow them: a photo is seen under one path, and a link back up the tree is no loop."""
+    path = root
+    for part in inside:
+        path = path / part
+        if path.is_symlink():
+            return True
     return False
 
 
@@ -316,17 +328,16 @@ class Workers:
             previous = self.seconds_per_photo or seconds
             self.seconds_per_photo = 0.7 * previous + 0.3 * seconds
             return
-        from emotag.batch import tag_chunk
+        with self._lock:
+            self._in_flight += 1
+        with ignoring_interrupts():  # a worker process started now (the first, or one replacing a dead one)
+            future = self._pool.submit(photos)
+        future.add_done_callback(lambda done: self._done(photos, done))
 
-        self._in_flight += 1
-        self._pool.apply_async(
-            tag_chunk,
-            (photos,),
-            callback=self._done,
-            error_callback=lambda error: self._done([PhotoResult(str(p), "error", error=str(error)) for p in photos]),
-        )
-
-    def _done(self, results: list[PhotoResult]) -> None:
+    def _done(self, photos: list[Path], done: Future) -> None:
+        """In another thread: a batch is back from the worker processes (an error line per photo if it failed)."""
+        error = done.exception()
+        results = done.result() if error is None else [PhotoResult(str(p), "error", error=str(error)) for p in photos]
         with self._lock:
             self._finished += results
             self._in_flight -= 1
@@ -338,18 +349,15 @@ class Workers:
         return results
 
     def _start_pool(self) -> None:
-        import multiprocessing
+        from emotag.batch import WorkerProcesses
 
         self.say(f"a long backlog: starting {self.jobs} worker processes")
-        context = multiprocessing.get_context("spawn")  # LiteRT's and ExifTool's threads and forking do not mix
-        with ignoring_interrupts():
-            self._pool = context.Pool(self.jobs, initializer=_start_worker, initargs=(self.settings,))
+        self._pool = WorkerProcesses(self.jobs, self.settings, initializer=_start_worker)
 
     def stop_pool(self) -> None:
         """Let the worker processes go (their memory with them) once the backlog is done."""
         if self._pool is not None and not self._in_flight:
             self._pool.close()
-            self._pool.join()
             self._pool = None
 
     def drain(self, wait: Callable[[], None]) -> None:
@@ -563,9 +571,10 @@ class Watcher:
 
     def _observe(self):
         if self.polling:
-            from watchdog.observers.polling import PollingObserver
+            from watchdog.observers.polling import PollingObserverVFS
 
-            observer = PollingObserver(timeout=POLL_SECONDS)
+            # lstat: a linked folder is listed as a link, not walked (a link back up the tree would never end)
+            observer = PollingObserverVFS(stat=os.lstat, listdir=os.scandir, polling_interval=POLL_SECONDS)
         else:
             from watchdog.observers import Observer
 

@@ -27,7 +27,7 @@ from PIL import Image
 
 from tests.conftest import json_lines, run_emotag
 from tests.corpus import digest, fake_raw, happy
-from tests.test_watch import watch_env, watchers  # noqa: F401  (fixtures: a real watcher process)
+from tests.test_watch import HAPPY, copy_samples, watch_env, watchers  # noqa: F401  (fixtures: a real watcher process)
 
 USER_SUBJECT = ["Family", "Zürich"]
 EMOTAG_FIELDS = ("XMP-dc:Subject", "XMP-lr:HierarchicalSubject", "XMP-digiKam:TagsList", "IPTC:Keywords")
@@ -279,6 +279,82 @@ def test_exiftool_dying_mid_run_is_started_again(tmp_path):
     assert not check_album(album, pictures)
 
 
+def kill_busiest_worker(pid: int) -> None:
+    """Kill -9 the worker process of emotag `pid` that uses the most CPU (so surely in the middle of a chunk), as the
+    kernel's out-of-memory killer would."""
+    workers = [child for child in children(pid) if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes()]
+    assert workers, "no worker process to kill"
+    before = {worker: cpu_ticks(worker) for worker in workers}
+    time.sleep(0.3)
+    os.kill(max(workers, key=lambda worker: cpu_ticks(worker) - before[worker]), signal.SIGKILL)
+
+
+def test_a_killed_worker_costs_its_chunk_an_error_line_per_photo_and_the_run_goes_on(tmp_path):
+    """`emotag tag --jobs 2` loses a worker process mid-run: the run still ends, with every photo reported in order
+    and its summary, and only the photos of the chunk in the dead worker's hands are errors."""
+    from emotag.batch import WORKER_LOST
+    from emotag.pipeline import BATCH_PHOTOS
+
+    album = make_album(tmp_path / "album", 160)
+    process = start_tag(tmp_path / "album", dict(os.environ), "--jobs", "2")
+    out: list[str] = []
+    err: list[str] = []
+    streams = ((process.stdout, out), (process.stderr, err))
+    readers = [threading.Thread(target=into.extend, args=(stream,), daemon=True) for stream, into in streams]
+    for reader in readers:
+        reader.start()
+    while not out and process.poll() is None:  # the workers are reading
+        time.sleep(0.01)
+    kill_busiest_worker(process.pid)
+    try:
+        process.wait(timeout=300)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        pytest.fail("emotag tag did not end after one of its workers was killed")
+    for reader in readers:
+        reader.join(timeout=5)
+
+    results = [json.loads(line) for line in out]
+    assert [r["path"] for r in results] == sorted(map(str, album)), "a photo missing, twice or out of order"
+    lost = [number for number, result in enumerate(results) if result["status"] == "error"]
+    assert lost, "the killed worker had no photo in hand: the test proved nothing"
+    assert lost == list(range(lost[0], lost[0] + BATCH_PHOTOS)) and lost[0] % BATCH_PHOTOS == 0, "not one chunk"
+    assert all(results[number]["error"] == WORKER_LOST for number in lost)
+    lines = "".join(err).strip().splitlines()
+    assert len(lines) == len(lost) + 1 and "Traceback" not in "".join(err), lines
+    assert lines[-1].startswith("160 photos") and f"{len(lost)} errors" in lines[-1], lines[-1]
+    assert process.returncode == 1
+
+
+def test_a_killed_worker_in_the_watcher_costs_its_batch_and_the_watch_goes_on(tmp_path, watchers, watch_env):  # noqa: F811
+    """The watcher's worker processes lose one mid-burst: its batch is reported as errors, the rest is tagged, the
+    status goes back to idle, a later photo is tagged, and a stop ends it."""
+    from emotag.batch import WORKER_LOST
+    from emotag.watcher import WATCH_BATCH
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    env = dict(watch_env, EMOTAG_POOL_AFTER_SECONDS="0")  # worker processes for any backlog
+    watcher = watchers(folder, env, "--jobs", "2")
+    photos = copy_samples(folder, rounds=24)
+    watcher.wait_for(lambda: watcher.results, "the workers' first results", timeout=300)
+    kill_busiest_worker(watcher.process.pid)
+    watcher.wait_for_photos(photos, timeout=300)
+    lost = [r for r in watcher.results if r["status"] == "error"]
+    assert 0 < len(lost) <= WATCH_BATCH and all(r["error"] == WORKER_LOST for r in lost), lost
+    assert sorted(r["path"] for r in watcher.results) == sorted(map(str, photos))
+
+    def idle() -> bool:
+        status = [sys.executable, "-m", "emotag.cli", "watch", "--status"]
+        return "(idle)" in subprocess.run(status, env=env, capture_output=True, text=True).stdout
+
+    watcher.wait_for(idle, "the status to say idle")
+    later = Path(shutil.copy(HAPPY, folder / f"later--{HAPPY.name}"))
+    watcher.wait_for_photos([later])
+    assert [r["status"] for r in watcher.results_for(later)] == ["tagged"]
+    assert watcher.stop() == 0
+
+
 def test_a_missing_or_damaged_model_is_one_clear_line(tmp_path):
     from emotag.expressions import MODEL_CARD_FILE, model_folder
 
@@ -296,7 +372,7 @@ def test_a_missing_or_damaged_model_is_one_clear_line(tmp_path):
         shutil.copy(photo, photo.with_name(f"copy-{number}.jpg"))
     before = digest(photo)
     for folder in (missing, damaged):
-        two_workers = [["tag", "--jobs", "2"]] if folder == missing else []  # a worker failing to start: restarted
+        two_workers = [["tag", "--jobs", "2"]] if folder == missing else []  # checked before workers start
         for command in (COMMANDS["tag"], *two_workers, COMMANDS["top"], COMMANDS["show"]):
             target = photo.parent if "2" in command else photo
             result = run_emotag(*command, str(target), env={"EMOTAG_MODEL_DIR": str(folder)})

@@ -378,6 +378,43 @@ def test_polling_finds_a_copied_photo_and_ctrl_c_stops_it(tmp_path, watch_env, w
     assert watcher.stop(signal.SIGINT) == 0
 
 
+def peak_memory_mib(pid: int) -> float:
+    """The most resident memory the process has held so far."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(next(line for line in status.splitlines() if line.startswith("VmHWM:")).split()[1]) / 1024
+
+
+def test_a_photo_reached_through_a_linked_folder_is_not_a_new_photo(tmp_path):
+    from emotag.watcher import is_candidate
+
+    (tmp_path / "album").mkdir()
+    photo = Path(shutil.copy(NEUTRAL, tmp_path / "album" / "photo.jpg"))
+    (tmp_path / "album" / "again.jpg").symlink_to("photo.jpg")
+    (tmp_path / "linked").symlink_to("album")
+    assert is_candidate(photo, [tmp_path])
+    assert not is_candidate(tmp_path / "album" / "again.jpg", [tmp_path])
+    assert not is_candidate(tmp_path / "linked" / "photo.jpg", [tmp_path])
+
+
+@pytest.mark.skipif(not shutil.which("prlimit"), reason="prlimit (util-linux) bounds the watcher's memory")
+def test_polling_does_not_follow_links_back_up_the_tree(tmp_path, watch_env, watchers):
+    """Two links back up the tree: a walk that followed them would never end, and its memory would grow until it
+    failed. Links are not followed, as `emotag tag` does not follow them: the photo is read once, under its path."""
+    folder = tmp_path / "share"
+    (folder / "album").mkdir(parents=True)
+    (folder / "loop").symlink_to(".")
+    (folder / "album" / "up").symlink_to("..")
+    bounded = ("prlimit", f"--data={2 << 30}")  # should the walk not end, it fails here, not the machine
+    watcher = watchers(folder, watch_env, "--polling", prefix=bounded)
+    photo = Path(shutil.copy(NEUTRAL, folder / "album" / f"linked--{NEUTRAL.name}"))
+    watcher.wait_for_photos([photo])
+    time.sleep(5)  # a few polls: the photo must not come back under another path
+    assert [r["path"] for r in watcher.results] == [str(photo)]
+    assert [r["status"] for r in watcher.results] == ["tagged"]
+    assert peak_memory_mib(watcher.process.pid) < 512
+    assert watcher.stop() == 0
+
+
 @pytest.mark.slow
 def test_long_burst_goes_to_worker_processes_and_stops_cleanly(tmp_path, watch_env, watchers):
     """A long backlog goes to `--jobs` processes, as `emotag tag` would. A stop in the middle finishes the batches
