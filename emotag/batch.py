@@ -171,6 +171,7 @@ class WorkerProcesses:
             self._busy.discard(executor)
             self._idle.append(self._new() if lost else executor)
         if lost:
+            executor.shutdown(wait=False)  # its process is gone; let its threads go too
             results.set_result([PhotoResult(str(path), "error", error=WORKER_LOST) for path in chunk])
         elif done.exception() is not None:
             results.set_exception(done.exception())
