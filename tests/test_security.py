@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import re
 import resource
 import shutil
@@ -71,7 +72,7 @@ def test_file_names_reach_exiftool_as_absolute_paths_never_as_options(tmp_path, 
     for name in names:
         happy(64).save(tmp_path / f"{name}.jpg")
         argument = safe_argument(Path(f"{name}.jpg"))
-        assert argument.startswith("/") and argument == str(tmp_path / f"{name}.jpg")
+        assert argument.startswith(b"/") and argument == os.fsencode(tmp_path / f"{name}.jpg")
     with Metadata() as metadata:
         for name in names:
             metadata.write(Path(f"{name}.jpg"), metadata.read(Path(f"{name}.jpg")), {}, _own())
