@@ -76,11 +76,11 @@ def is_candidate(path: Path, roots: Iterable[Path]) -> bool:
             inside = path.relative_to(root).parts
         except ValueError:
             continue
-        return not any(part.startswith(".") for part in inside) and not through_link(root, inside)
+        return not any(part.startswith(".") for part in inside) and not reached_through_link(root, inside)
     return False
 
 
-def through_link(root: Path, inside: tuple[str, ...]) -> bool:
+def reached_through_link(root: Path, inside: tuple[str, ...]) -> bool:
     """Whether the path `inside` the root, or a folder on its way, is a symbolic link. Links are not followed, as
     `find_photos` does not follow them: a photo is seen under one path, and a link back up the tree is no loop."""
     path = root
