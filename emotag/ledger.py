@@ -57,19 +57,24 @@ class Ledger:
         self.location = location or default_location()
         try:
             self.location.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                self._db = self._open()
-            except sqlite3.DatabaseError as error:
-                if isinstance(error, sqlite3.OperationalError) and not os.access(self.location.parent, os.W_OK):
-                    raise
-                log.warning("%s: ledger unreadable (%s); starting a new one", self.location, error)
-                self.location.unlink(missing_ok=True)
-                self._db = self._open()
+            self._db = self._open_or_start_anew()
         except (OSError, sqlite3.Error) as error:
             raise LedgerError(
                 f"cannot keep the record of tagged photos in {self.location.parent} ({error}); "
                 "set EMOTAG_DATA_DIR to a folder you can write to"
             ) from None
+
+    def _open_or_start_anew(self) -> sqlite3.Connection:
+        """A corrupt or outdated ledger is replaced (its photos are looked at again); in a folder emotag may not
+        write, there is nothing to replace it with."""
+        try:
+            return self._open()
+        except sqlite3.DatabaseError as error:
+            if not os.access(self.location.parent, os.W_OK):
+                raise
+            log.warning("%s: ledger unreadable (%s); starting a new one", self.location, error)
+            self.location.unlink(missing_ok=True)
+            return self._open()
 
     def _open(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.location, timeout=30)

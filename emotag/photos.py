@@ -104,7 +104,8 @@ def decode(source: Path | io.BytesIO, max_side: int, name: Path) -> Photo:
     return Photo(name, np.asarray(grey, dtype=np.uint8), width, height, scale)
 
 
-WIDE_MODES = frozenset({"I", "I;16", "I;16L", "I;16B", "I;16N", "F"})
+INTEGER_WIDE_MODES = frozenset({"I", "I;16", "I;16L", "I;16B", "I;16N"})
+WIDE_MODES = INTEGER_WIDE_MODES | {"F"}
 
 
 def _shrunk_if_wide(image: Image.Image, scale: float) -> Image.Image:
@@ -118,7 +119,7 @@ def _shrunk_if_wide(image: Image.Image, scale: float) -> Image.Image:
 
 def to_grey(image: Image.Image) -> Image.Image:
     """8-bit grey. Pillow's own conversion clips 16-bit images (scans, TIFFs) to white; scale them instead."""
-    if image.mode in ("I", "I;16", "I;16L", "I;16B", "I;16N"):
+    if image.mode in INTEGER_WIDE_MODES:
         values = np.asarray(image, dtype=np.uint32) if image.mode == "I" else np.asarray(image).astype(np.uint32)
         return Image.fromarray((np.clip(values, 0, 65535) // 257).astype(np.uint8), "L")
     if image.mode == "F":
