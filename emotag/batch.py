@@ -7,7 +7,7 @@ import multiprocessing
 import os
 import threading
 from collections import deque
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Collection, Generator, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -92,12 +92,12 @@ def skip_known(paths: list[Path], settings: Settings) -> Generator[PhotoResult, 
     return left
 
 
-def tag_chunk_safely(tagger: Tagger, chunk: list[Path]) -> list[PhotoResult]:
+def tag_chunk_safely(tagger: Tagger, chunk: list[Path], forced: Collection[Path] | None = None) -> list[PhotoResult]:
     """A chunk's results; an unexpected failure costs that chunk's photos an error line, never the run."""
     from emotag.expressions import ModelError
 
     try:
-        return tagger.tag_batch(chunk)
+        return tagger.tag_batch(chunk, forced)
     except ModelError:
         raise  # no model, no run: one clear message, not an error per photo
     except Exception as error:  # a bug or an environment failure: report it per photo and go on
@@ -115,10 +115,10 @@ def start_worker(settings: Settings, ledger: bool = True) -> None:
     _worker = Tagger(settings, Ledger() if ledger else None)  # a Dask worker leaves the ledger to its client
 
 
-def tag_chunk(chunk: list[Path]) -> list[PhotoResult]:
-    """In a worker process: tag a chunk with that worker's Tagger."""
+def tag_chunk(chunk: list[Path], forced: Collection[Path] | None = None) -> list[PhotoResult]:
+    """In a worker process: tag a chunk with that worker's Tagger (`forced`: see `Tagger.tag_batch`)."""
     assert _worker is not None
-    return tag_chunk_safely(_worker, chunk)
+    return tag_chunk_safely(_worker, chunk, forced)
 
 
 def stop_worker() -> None:
@@ -146,20 +146,20 @@ class WorkerProcesses:
     def has_room(self) -> bool:
         return bool(self._idle)
 
-    def submit(self, chunk: list[Path]) -> Future:
+    def submit(self, chunk: list[Path], forced: Collection[Path] | None = None) -> Future:
         """Give `chunk` to a free worker (`has_room`). The future's result is the chunk's results, or an error line
         per photo if the worker died; it is set only once that worker, or its replacement, is free again."""
         with self._lock:
             executor = self._idle.pop()
             self._busy.add(executor)
         try:
-            future = executor.submit(tag_chunk, chunk)
+            future = executor.submit(tag_chunk, chunk, forced)
         except BrokenProcessPool:  # it died while idle
             with self._lock:
                 self._busy.discard(executor)
                 executor = self._new()
                 self._busy.add(executor)
-            future = executor.submit(tag_chunk, chunk)
+            future = executor.submit(tag_chunk, chunk, forced)
         results: Future = Future()
         future.add_done_callback(lambda done: self._finish(done, executor, chunk, results))
         return results

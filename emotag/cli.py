@@ -81,7 +81,7 @@ def tagging_options(command):
     options = [
         click.option("--dry-run", is_flag=True, help="Read the faces and show the tags, but write nothing."),
         click.option("--json", "as_json", is_flag=True, help="Print one JSON object per photo (JSON Lines)."),
-        click.option("--force", is_flag=True, help="Read photos again even if this model version tagged them."),
+        click.option("--force", is_flag=True, help="Read photos again and decide anew, forgetting your corrections."),
         click.option("--jobs", type=click.IntRange(min=0), help="Worker processes (default: one per core)."),
         click.option("--min-confidence", type=click.FloatRange(0, 1), help="Tag an emotion from this confidence on."),
         click.option(
@@ -167,10 +167,15 @@ def tag(ctx, paths, dry_run, as_json, force, jobs, min_confidence, sidecar, keep
         with _results(photos, settings, jobs, cluster) as results, _progress(len(photos), quiet=False) as bar:
             for result in results:
                 counts[result.status] += 1
+                counts["tags added"] += len(result.added)
+                counts["tags removed"] += len(result.removed)
                 faces += len(result.faces)
                 bar.update()
                 if as_json:
                     click.echo(json.dumps(result.to_json()))
+                elif dry_run and (result.added or result.removed):
+                    bar.clear()
+                    click.echo(f"{shown(result.path)}: {_would_change(result)}")
                 if result.status == "error":
                     bar.clear()
                     click.echo(f"emotag: {shown(result.path)}: {result.error}", err=True)
@@ -178,12 +183,33 @@ def tag(ctx, paths, dry_run, as_json, force, jobs, min_confidence, sidecar, keep
         _fail_early(error)
     seconds = time.monotonic() - started
     summary = (
-        f"{len(photos)} photos, {faces} faces: {counts['tagged']} tagged, {counts['no_faces']} no faces, "
-        f"{counts['skipped']} skipped (faces too small), {counts['unchanged']} unchanged, "
-        f"{counts['error']} errors, {seconds:.1f} s" + (" (dry run: nothing written)" if dry_run else "")
+        f"{len(photos)} photos, {faces} faces: {counts['tagged']} tagged, {_only_some(counts)}{counts['no_faces']} "
+        f"no faces, {counts['skipped']} skipped (faces too small), {counts['unchanged']} unchanged, "
+        f"{counts['error']} errors; {_tag_changes(counts, dry_run)}, {seconds:.1f} s"
+        + (" (dry run: nothing written)" if dry_run else "")
     )
     click.echo(summary, err=True)
     sys.exit(1 if counts["error"] else 0)
+
+
+def _only_some(counts: Counter) -> str:
+    """The counts of what happens only now and then: photos whose tags changed, photos the user untagged."""
+    said = [f"{counts['updated']} updated"] if counts["updated"] else []
+    said += [f"{counts['left_untagged']} left untagged (emotag untag)"] if counts["left_untagged"] else []
+    return "".join(f"{part}, " for part in said)
+
+
+def _tag_changes(counts: Counter, dry_run: bool) -> str:
+    """How many of emotag's tags photos gained and lost: a run that only takes tags away says so."""
+    if dry_run:
+        return f"{counts['tags added']} tags would be added, {counts['tags removed']} would go"
+    return f"{counts['tags added']} tags added, {counts['tags removed']} removed"
+
+
+def _would_change(result) -> str:
+    said = [f"would add {', '.join(result.added)}"] if result.added else []
+    said += [f"would remove {', '.join(result.removed)}"] if result.removed else []
+    return "; ".join(said)
 
 
 @main.command()
@@ -235,18 +261,22 @@ def top(ctx, emotion, paths, count, copy_to, link_to, html_file, as_json):
 @click.option("--dry-run", is_flag=True, help="Show which photos carry emotag's tags, but change nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print {path, status} per photo (JSON Lines).")
 @click.option("--sidecar", type=click.Choice(["darktable", "lightroom"]), help="Sidecar name for raw files.")
+@click.option("--keep-mtime", is_flag=True, default=None, help="Leave files' modification times as they were.")
 @click.pass_context
-def untag(ctx, paths, dry_run, as_json, sidecar):
-    """Remove emotag's tags from PATHS, restoring every keyword field to what it held before."""
+def untag(ctx, paths, dry_run, as_json, sidecar, keep_mtime):
+    """Remove emotag's tags from PATHS, restoring every keyword field to what it held before.
+
+    emotag then leaves those photos alone (in folder runs and watchers) until `emotag tag --force` names them."""
     from emotag.metadata import Metadata, MetadataError
     from emotag.untag import untag_photos
 
-    settings, _ = _settings(ctx, sidecar=sidecar)
-    failed = 0
+    settings, _ = _settings(ctx, sidecar=sidecar, keep_mtime=keep_mtime)
+    counts: Counter = Counter()
+    photos = _photos(paths)
     try:
         with Metadata(keep_mtime=settings.keep_mtime) as metadata:
-            for path, status, message in untag_photos(_photos(paths), metadata, settings.sidecar, dry_run):
-                failed += status == "error"
+            for path, status, message in untag_photos(photos, metadata, settings.sidecar, dry_run):
+                counts[status] += 1
                 if as_json:
                     record = {"path": str(path), "status": status} | ({"error": message} if message else {})
                     click.echo(json.dumps(record))
@@ -256,7 +286,12 @@ def untag(ctx, paths, dry_run, as_json, sidecar):
                     click.echo(f"untagged {path}" if not dry_run else f"would untag {path}")
     except (MetadataError, RuntimeError) as error:
         _fail_early(error)
-    sys.exit(1 if failed else 0)
+    click.echo(
+        f"{len(photos)} photos: {counts['untagged']} untagged, {counts['not_tagged']} not tagged by emotag, "
+        f"{counts['error']} errors" + (" (dry run: nothing written)" if dry_run else ""),
+        err=True,
+    )
+    sys.exit(1 if counts["error"] else 0)
 
 
 @main.command()

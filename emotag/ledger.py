@@ -28,6 +28,14 @@ CREATE TABLE IF NOT EXISTS photos (
     tags TEXT NOT NULL DEFAULT ''
 )
 """
+LEFT_UNTAGGED = """
+CREATE TABLE IF NOT EXISTS left_untagged (
+    path TEXT PRIMARY KEY,
+    untagged_at REAL NOT NULL
+)
+"""
+"""Photos `emotag untag` took emotag's tags off: the user's decision, so folder runs and watchers leave them alone
+(by path, whatever later edits do to their size and time) until `emotag tag --force` names them."""
 
 
 class Done(NamedTuple):
@@ -81,6 +89,7 @@ class Ledger:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")  # a power cut may cost the last records (time), never the file
         db.execute(SCHEMA)
+        db.execute(LEFT_UNTAGGED)
         db.execute("SELECT settings, tags FROM photos LIMIT 1").fetchall()  # corrupt or outdated files fail here
         return db
 
@@ -99,10 +108,12 @@ class Ledger:
         return Done(row[0], [tag for tag in row[1].split("\n") if tag])
 
     def record(self, path: Path, model_version: str, status: str, settings: str = "", tags=()) -> None:
+        """Remember how a photo was left; a photo tagged again (`--force`) is no longer left untagged."""
         try:
             stat = path.stat()
         except OSError:
             return
+        self._db.execute("DELETE FROM left_untagged WHERE path=?", (_key(path),))
         self._db.execute(
             "INSERT OR REPLACE INTO photos VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (_key(path), stat.st_size, stat.st_mtime_ns, model_version, status, time.time(), settings, "\n".join(tags)),
@@ -112,6 +123,16 @@ class Ledger:
     def forget(self, path: Path) -> None:
         self._db.execute("DELETE FROM photos WHERE path=?", (_key(path),))
         self._db.commit()
+
+    def leave_untagged(self, path: Path) -> None:
+        """The user took emotag's tags off this photo: forget it as done, and leave it alone from now on."""
+        key = _key(path)
+        self._db.execute("DELETE FROM photos WHERE path=?", (key,))
+        self._db.execute("INSERT OR REPLACE INTO left_untagged VALUES (?, ?)", (key, time.time()))
+        self._db.commit()
+
+    def is_left_untagged(self, path: Path) -> bool:
+        return self._db.execute("SELECT 1 FROM left_untagged WHERE path=?", (_key(path),)).fetchone() is not None
 
     def close(self) -> None:
         self._db.close()

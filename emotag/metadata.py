@@ -31,6 +31,10 @@ ADDED_TAG = {
 }
 CREATED_TAG = "XMP-emotag:CreatedFields"
 CHARSET = "IPTC:CodedCharacterSet"
+IPTC_VERSIONS = ("IPTC:EnvelopeRecordVersion", "IPTC:ApplicationRecordVersion")
+"""ExifTool adds these to IPTC it writes into: where they were not there before, emotag made them (CreatedFields)."""
+IPTC_DIGEST = "Photoshop:IPTCDigest"
+CURRENT_DIGEST = "File:CurrentIPTCDigest"
 SIDECAR_MADE = "Sidecar"
 """In CreatedFields: emotag made this sidecar, so `untag` removes it again when nothing else is left in it."""
 EXIFTOOL_TMP = "_exiftool_tmp"
@@ -40,6 +44,9 @@ OWN_TAGS = (
     "AnalysisDate",
     "MinConfidence",
     "Emotions",
+    "Labels",
+    "Rejected",
+    "FaceSettings",
     "Faces",
     *(t.split(":")[1] for t in ADDED_TAG.values()),
     "CreatedFields",
@@ -83,6 +90,11 @@ class TagRecord:
     # beyond ASCII): ExifTool reads and writes it as Latin-1, and it is written back so
     broken_xmp: bool = False  # ExifTool found XMP it cannot parse: writing would drop the user's XMP
     inexact: str | None = None  # a keyword ExifTool's JSON cannot give back exactly: writing would change it
+    labels: list[str] = field(default_factory=list)  # the label each of `emotions` was written as
+    rejected: list[str] = field(default_factory=list)  # emotions whose keyword the user took away
+    face_settings: str | None = None  # the settings that decided which faces were found and read
+    iptc: set[str] = field(default_factory=set)  # the IPTC tags present
+    digest_in_step: bool = False  # Adobe's IPTCDigest is there and matches the IPTC: it is kept so
 
     @property
     def tagged(self) -> bool:
@@ -195,6 +207,7 @@ class Metadata:
         if not target.exists() and is_sidecar(target):
             return TagRecord()
         fields = [f"-{name}" for name in KEYWORD_FIELDS] + ["-XMP-emotag:all", "-IPTC:all", "-ExifTool:Warning"]
+        fields += [f"-{IPTC_DIGEST}", f"-{CURRENT_DIGEST}"]
         sidecar = is_sidecar(target)
         output = self._run("-j", "-b", *fields, *(["-XMP:all"] if sidecar else []), safe_argument(target))
         try:
@@ -216,6 +229,11 @@ class Metadata:
             broken_xmp="XMP format error" in str(data.get("ExifTool:Warning", ""))
             or (sidecar and _unreadable(target, data)),
             inexact=_inexact_keyword(data),
+            labels=as_list(data.get("XMP-emotag:Labels")),
+            rejected=as_list(data.get("XMP-emotag:Rejected")),
+            face_settings=str(data["XMP-emotag:FaceSettings"]) if "XMP-emotag:FaceSettings" in data else None,
+            iptc={key for key in data if key.startswith("IPTC:")},
+            digest_in_step=IPTC_DIGEST in data and str(data[IPTC_DIGEST]) == str(data.get(CURRENT_DIGEST)),
         )
 
     def write(self, target: Path, record: TagRecord, ours: dict[str, list[str]], own: dict) -> None:
@@ -243,6 +261,10 @@ class Metadata:
             if record.charset is None and CHARSET not in created:
                 created.append(CHARSET)
             arguments.append(f"-{CHARSET}=UTF8")
+        if iptc and ours.get(IPTC_KEYWORDS):  # ExifTool adds the IPTC versions it finds missing
+            created += [name for name in IPTC_VERSIONS if name not in record.iptc and name not in created]
+        if iptc:
+            arguments += digest_arguments(record)
         arguments += list_arguments(CREATED_TAG, created)
         arguments += own_arguments(own)
         self._write(target, arguments)
@@ -258,8 +280,9 @@ class Metadata:
                 continue
             before = user_values(record.fields[name], record.added.get(name, []))
             arguments += list_arguments(name, before)
-        if CHARSET in record.created:
-            arguments.append(f"-{CHARSET}=")
+        arguments += [f"-{name}=" for name in (CHARSET, *IPTC_VERSIONS) if name in record.created]
+        if IPTC_KEYWORDS in supported_fields(target):
+            arguments += digest_arguments(record)
         arguments += [f"-XMP-emotag:{tag}=" for tag in OWN_TAGS]
         self._write(target, arguments)
         if SIDECAR_MADE in record.created and not self._holds_xmp(target):
@@ -275,6 +298,21 @@ class Metadata:
             raise MetadataError("read-only; left unchanged")
         if not target.exists() and is_sidecar(target):
             create_sidecar(target)
+        empty = self._empty_xmp(target) if target.exists() else []
+        self._write_once(target, arguments)
+        if empty:
+            try:
+                self._write_once(target, [f"-{name}^=" for name in empty])
+            except MetadataError as error:
+                log.warning("%s: an empty XMP value ExifTool dropped could not be put back (%s)", target, error)
+
+    def _empty_xmp(self, target: Path) -> list[str]:
+        try:
+            return empty_values(exact_json(self._run("-j", "-XMP:all", safe_argument(target)))[0])
+        except (ValueError, IndexError):
+            return []
+
+    def _write_once(self, target: Path, arguments: list[str]) -> None:
         keep = ["-P"] if self.keep_mtime else []
         if len(os.fsencode(target.name + EXIFTOOL_TMP)) > NAME_MAX:
             self._write_via_copy(target, keep, arguments)
@@ -306,6 +344,24 @@ class Metadata:
             if image[:2] == b"\xff\xd8":
                 return image, orientation
         return b"", orientation
+
+
+def empty_values(data: dict) -> list[str]:
+    """The XMP tags that hold nothing (`<dc:creator><rdf:Seq/></dc:creator>`, an empty language alternative, as
+    some programs leave them). ExifTool drops such lists whenever it rewrites the XMP; emotag puts each back
+    afterwards as holding one empty value, which readers (ExifTool's `-a -G1` listing included) show the same."""
+    return [
+        key
+        for key, value in data.items()
+        if key.startswith("XMP-") and not key.startswith(("XMP-emotag:", "XMP-x:")) and value in ("", [], [""])
+    ]
+
+
+def digest_arguments(record: TagRecord) -> list[str]:
+    """Adobe's IPTCDigest, where it was in step with the IPTC, is brought in step with the IPTC as written: emotag
+    writes its keywords into IPTC and XMP alike, so Lightroom and Bridge may go on trusting both. A digest that was
+    already out of step, or none, is left so: that says something about the user's other fields."""
+    return [f"-{IPTC_DIGEST}=new"] if record.digest_in_step else []
 
 
 def writable(record: TagRecord, ours: dict[str, list[str]]) -> dict[str, list[str]]:
@@ -386,6 +442,9 @@ def own_arguments(own: dict) -> list[str]:
         f"-XMP-emotag:AnalysisDate={now}",
         f"-XMP-emotag:MinConfidence={own['min_confidence']}",
         *list_arguments("XMP-emotag:Emotions", own["emotions"]),
+        *list_arguments("XMP-emotag:Labels", own.get("labels", [])),
+        *list_arguments("XMP-emotag:Rejected", own.get("rejected", [])),
+        f"-XMP-emotag:FaceSettings={own.get('face_settings', '')}",
         "-XMP-emotag:Faces=",
         *([f"-XMP-emotag:Faces=[{faces}]"] if own["faces"] else []),
     ]

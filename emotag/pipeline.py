@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import json
 import logging
 import os
 import stat
-from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from collections.abc import Collection, Iterable, Iterator
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from pathlib import Path
 
 import numpy as np
 
+from emotag.corrections import implied_roots, rejected_emotions
 from emotag.emotions import EMOTIONS
 from emotag.faces import Face, FaceFinder
 from emotag.locks import photo_lock, remove_leftovers
@@ -37,7 +39,18 @@ from emotag.timing import stage, stage_seconds
 log = logging.getLogger("emotag")
 
 BATCH_PHOTOS = 16
-STATUSES = ("tagged", "unchanged", "no_faces", "skipped", "error")
+STATUSES = ("tagged", "updated", "unchanged", "no_faces", "skipped", "left_untagged", "error")
+"""tagged: emotag read the faces and wrote its tags and record; updated: an already tagged photo's tags changed
+(a new threshold or label, or a keyword the user took away, taken out of every field); left_untagged: the user
+took emotag's tags off with `emotag untag`, so it is left alone until `emotag tag --force` names it."""
+
+
+READS_FACES = {"reads_faces": True}
+"""Field metadata of a setting that changes which faces are found or how they are read: a photo this model
+already read under other such settings is read again, not re-decided from its stored scores."""
+RUN_ONLY = frozenset({"keep_mtime", "force", "dry_run"})
+"""Settings that say how a run goes, not what a photo's result is. Every other setting decides the result, so a
+new one joins the fingerprint the ledger compares by being added to `Settings`, with nothing else to do."""
 
 
 @dataclass
@@ -47,16 +60,33 @@ class Settings:
     min_confidence: float = DEFAULT_MIN_CONFIDENCE
     scheme: TagScheme = field(default_factory=TagScheme)
     sidecar: str = "darktable"
-    max_side: int = DEFAULT_MAX_SIDE
-    min_face: int = 32
+    max_side: int = field(default=DEFAULT_MAX_SIDE, metadata=READS_FACES)
+    min_face: int = field(default=32, metadata=READS_FACES)
     keep_mtime: bool = False
     force: bool = False
     dry_run: bool = False
 
+    def deciding(self) -> dict:
+        """The settings that decide a photo's result, by name: all but those of `RUN_ONLY`."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in RUN_ONLY}
+
+    def face_settings(self) -> str:
+        """The settings that decide which faces are found and read, as emotag records them in a photo."""
+        chosen = {f.name: getattr(self, f.name) for f in fields(self) if f.metadata.get("reads_faces")}
+        return " ".join(f"{name}={value}" for name, value in sorted(chosen.items()))
+
     def fingerprint(self) -> str:
-        """The settings that decide what a photo's tags are: a photo done under others is looked at again."""
-        labels = ",".join(f"{e}={self.scheme.label(e)}" for e in EMOTIONS)
-        return f"{self.min_confidence}|{self.scheme.root}|{labels}|{self.sidecar}"
+        """The settings that decide what a photo's result is: a photo done under others is looked at again."""
+        return json.dumps(self.deciding(), sort_keys=True, default=_plain)
+
+
+def _plain(value):
+    """A setting's value as JSON can hold it (a TagScheme, a set of emotions...)."""
+    if is_dataclass(value):
+        return asdict(value)
+    if isinstance(value, (set, frozenset)):
+        return sorted(value)
+    return repr(value)
 
 
 @dataclass
@@ -78,6 +108,8 @@ class PhotoResult:
     faces: list[FaceResult] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
     error: str | None = None
+    added: list[str] = field(default_factory=list)  # emotag's tags this photo gains (would gain: --dry-run)
+    removed: list[str] = field(default_factory=list)  # emotag's tags it loses (would lose)
 
     def to_json(self) -> dict:
         data = asdict(self)
@@ -127,10 +159,13 @@ def check_ready() -> None:
     runtime_file(model_folder(), ModelInfo.read(model_folder()))
 
 
-def known_result(ledger, path: Path, version: str, settings: Settings) -> PhotoResult | None:
-    """The result of a photo the ledger knows as done under this model and settings, without opening it."""
-    if settings.force or ledger is None:
+def known_result(ledger, path: Path, version: str, settings: Settings, force: bool | None = None) -> PhotoResult | None:
+    """The result of a photo the ledger knows as done under this model and settings, or as left untagged by the
+    user, without opening it."""
+    if (settings.force if force is None else force) or ledger is None:
         return None
+    if ledger.is_left_untagged(path):
+        return PhotoResult(str(path), "left_untagged")
     done = ledger.is_done(path, version, settings.fingerprint())
     return PhotoResult(str(path), "unchanged", tags=done.tags) if done else None
 
@@ -175,39 +210,41 @@ class Tagger:
         if batch:
             yield from self.tag_batch(batch)
 
-    def tag_batch(self, paths: list[Path]) -> list[PhotoResult]:
-        """Tag a few photos, reading all their faces in one call to the model."""
-        pending: list[tuple[Path, Path, TagRecord, Photo, list[Face]]] = []
+    def tag_batch(self, paths: list[Path], forced: Collection[Path] | None = None) -> list[PhotoResult]:
+        """Tag a few photos, reading all their faces in one call to the model. `forced`: the photos to read and
+        decide again whatever was done before (by default all or none, as `--force` says)."""
+        pending: list[tuple[Path, Path, TagRecord, Photo, list[Face], bool]] = []
         results: dict[Path, PhotoResult] = {}
         for path in paths:
-            known = known_result(self.ledger, path, self.version, self.settings)
+            force = self.settings.force if forced is None else path in forced
+            known = known_result(self.ledger, path, self.version, self.settings, force)
             if known:
                 results[path] = known
                 continue
             try:
                 with stage("read tags"):
                     target, record = self.read_tags(path)
-                if record.model_version == self.version and not self.settings.force:
+                if record.model_version == self.version and not force and self.read_alike(record):
                     with stage("write tags"):
                         results[path] = self.retag_from_record(path, target, record)
                     continue
                 with stage("decode"):
                     photo = read_photo(path, self.settings.max_side, self.metadata.preview)
-                pending.append((path, target, record, photo, self.finder.find(photo)))
+                pending.append((path, target, record, photo, self.finder.find(photo), force))
             except (PhotoError, MetadataError, OSError) as error:
                 results[path] = PhotoResult(str(path), "error", error=describe(error))
             except Exception as error:  # a bug or a library's failure on one odd file costs that photo alone
                 log.exception("unexpected failure on %s", path)
                 results[path] = PhotoResult(str(path), "error", error=f"internal error: {describe(error)}")
 
-        readable = [face.crop for *_, faces in pending for face in faces if face.readable]
+        readable = [face.crop for *_, faces, _ in pending for face in faces if face.readable]
         with stage("classify"):
             scores = iter(self.model.classify(np.stack(readable)) if readable else [])
-        for path, target, record, photo, faces in pending:
+        for path, target, record, photo, faces, force in pending:
             readings = [FaceReading.from_scores(next(scores)) if face.readable else None for face in faces]
             try:
                 with stage("write tags"):
-                    results[path] = self.decide_and_write(path, target, record, photo, faces, readings)
+                    results[path] = self.decide_and_write(path, target, record, photo, faces, readings, force)
             except (MetadataError, OSError) as error:
                 results[path] = PhotoResult(str(path), "error", error=describe(error))
         return [results[path] for path in paths]
@@ -219,17 +256,24 @@ class Tagger:
         with naming_sidecar(path, target):
             return target, self.metadata.read(target)
 
+    def read_alike(self, record: TagRecord) -> bool:
+        """Whether the photo's faces were found and read under the settings in force (a record from before emotag
+        kept them was read under the defaults)."""
+        return (record.face_settings or Settings().face_settings()) == self.settings.face_settings()
+
     def retag_from_record(self, path: Path, target: Path, record: TagRecord) -> PhotoResult:
         """A photo this model already read: decide its tags again from the stored scores (no model needed).
 
-        Nothing is written unless the threshold or the keyword scheme changed since.
+        Nothing is written unless the threshold or the keyword scheme changed since, or the user took one of
+        emotag's keywords away (emotag then takes its other copies out too: see emotag/corrections.py).
         """
         stored = faces_from_record(record)
         readings = [FaceReading.from_scores([face["scores"][e] for e in EMOTIONS]) for face in stored]
         emotions = photo_emotions(readings, self.settings.min_confidence)
-        ours = keywords(emotions, self.settings.scheme)
-        labels = [self.settings.scheme.label(e) for e in emotions]
-        if record.min_confidence == self.settings.min_confidence and not needs_write(target, record, ours):
+        kept, ours, rejected = self.plan(record, emotions, force=False)
+        unchanged = record.min_confidence == self.settings.min_confidence and set(rejected) == set(record.rejected)
+        if unchanged and not needs_write(target, record, ours):
+            labels = self.labels(kept)
             self._remember(path, "unchanged", labels)
             return PhotoResult(str(path), "unchanged", tags=labels)
         if not self.settings.dry_run:
@@ -237,49 +281,77 @@ class Tagger:
                 {"box_normalised": face["box"], "emotion": r.emotion, "confidence": r.confidence, "scores": r.scores}
                 for face, r in zip(stored, readings)
             ]
-            self.write(path, target, ours, self._own(emotions, faces))
-        self._remember(path, "tagged", labels)
-        return PhotoResult(str(path), "tagged", tags=labels)
+            kept = self.write(path, target, emotions, faces, force=False)
+        return self.outcome(path, "updated", record, kept)
 
-    def decide_and_write(self, path, target, record, photo, faces, readings) -> PhotoResult:
+    def decide_and_write(self, path, target, record, photo, faces, readings, force=False) -> PhotoResult:
         """Decide a freshly read photo's tags and write them with emotag's record."""
         settings = self.settings
         reported = [face_result(face, reading) for face, reading in zip(faces, readings)]
         known = [r for r in readings if r is not None]
         emotions = photo_emotions(known, settings.min_confidence)
-        labels = [settings.scheme.label(e) for e in emotions]
         if not faces and not record.tagged:
             status = "no_faces"
         elif faces and not known and not record.tagged:
             status = "skipped"
         else:
             status = "tagged"
-            if not settings.dry_run:
+            if settings.dry_run:
+                emotions = self.plan(record, emotions, force)[0]
+            else:
                 stored = [_face_record(face, reading, photo) for face, reading in zip(faces, readings) if reading]
-                self.write(path, target, keywords(emotions, settings.scheme), self._own(emotions, stored))
-        self._remember(path, status, labels)
-        return PhotoResult(str(path), status, reported, labels)
+                emotions = self.write(path, target, emotions, stored, force)
+        return self.outcome(path, status, record, emotions if status == "tagged" else [], reported)
 
-    def write(self, path: Path, target: Path, ours: dict[str, list[str]], own: dict) -> None:
-        """Write under the photo's lock, merging with its tags as they are now: another emotag process may have
-        written them since they were read, and a killed one may have left a temporary file."""
+    def outcome(self, path: Path, status: str, record: TagRecord, emotions: list[str], faces=()) -> PhotoResult:
+        """The photo's result, with emotag's tags it gained and lost (against what its record said), remembered."""
+        labels = self.labels(emotions)
+        before = record.labels if len(record.labels) == len(record.emotions) else self.labels(record.emotions)
+        added = [label for label in labels if label not in before]
+        removed = [label for label in before if label not in labels]
+        if status == "updated" and not added and not removed:
+            status = "unchanged"  # only emotag's record changed (its threshold): the photo's tags are as they were
+        self._remember(path, status, labels)
+        return PhotoResult(str(path), status, list(faces), labels, added=added, removed=removed)
+
+    def labels(self, emotions: list[str]) -> list[str]:
+        return [self.settings.scheme.label(e) for e in emotions]
+
+    def plan(self, record: TagRecord, emotions: list[str], force: bool) -> tuple[list[str], dict, list[str]]:
+        """What to write over `record`: the emotions kept (those the user rejected go, unless `force`), the
+        keywords that say so, and the rejected emotions."""
+        rejected = [] if force else rejected_emotions(record, self.settings.scheme)
+        kept = [emotion for emotion in emotions if emotion not in rejected]
+        ours = implied_roots(record, keywords(kept, self.settings.scheme), self.settings.scheme)
+        return kept, ours, rejected
+
+    def write(self, path: Path, target: Path, emotions: list[str], faces: list[dict], force: bool) -> list[str]:
+        """Write under the photo's lock, merging with its tags as they are now: another emotag process, or the
+        user, may have changed them since they were read, and a killed one may have left a temporary file.
+        Returns the emotions written."""
         with photo_lock(path), naming_sidecar(path, target):
             for attempt in (1, 2):
                 for removed in remove_leftovers(leftovers(target)):
                     log.info("%s: removed %s, left by an interrupted write", path, removed.name)
                 deaths = self.metadata.deaths
                 try:
-                    self.metadata.write(target, self.metadata.read(target), ours, own)
-                    return
+                    record = self.metadata.read(target)
+                    kept, ours, rejected = self.plan(record, emotions, force)
+                    self.metadata.write(target, record, ours, self._own(kept, faces, rejected))
+                    return kept
                 except MetadataError:
                     if attempt == 2 or self.metadata.deaths == deaths:
                         raise  # a refusal, not ExifTool dying under the write: trying again changes nothing
+        raise AssertionError("unreachable")
 
-    def _own(self, emotions: list[str], faces: list[dict]) -> dict:
+    def _own(self, emotions: list[str], faces: list[dict], rejected: list[str]) -> dict:
         return {
             "model_version": self.version,
             "min_confidence": self.settings.min_confidence,
             "emotions": emotions,
+            "labels": self.labels(emotions),
+            "rejected": rejected,
+            "face_settings": self.settings.face_settings(),
             "faces": faces,
         }
 

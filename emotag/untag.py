@@ -31,7 +31,7 @@ def untag_photos(
                     continue
                 if not dry_run:
                     metadata.untag(target, record)
-                    ledger.forget(photo)
+                    ledger.leave_untagged(photo)  # the user's decision: tag and watch leave it alone from now on
             yield photo, "untagged", None
         except (MetadataError, OSError) as error:
             yield photo, "error", describe(error)

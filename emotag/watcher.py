@@ -28,7 +28,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
@@ -318,12 +318,15 @@ class Workers:
         limit = self.jobs if self._pool is not None else 1
         return self._in_flight < limit and not (self._pool is None and self._finished)
 
-    def submit(self, photos: list[Path]) -> None:
+    def submit(self, photos: list[Path], forced: Collection[Path] = ()) -> None:
+        """Tag `photos`; only those in `forced` are read and decided again whatever was done before (`--force`
+        is for the photos there at start: a photo the user corrects while the watcher runs is not forced)."""
+        forced = frozenset(forced)
         if self._pool is None:
             from emotag.batch import tag_chunk_safely
 
             started = time.monotonic()
-            self._finished += tag_chunk_safely(self.tagger, photos)
+            self._finished += tag_chunk_safely(self.tagger, photos, forced)
             seconds = (time.monotonic() - started) / len(photos)
             previous = self.seconds_per_photo or seconds
             self.seconds_per_photo = 0.7 * previous + 0.3 * seconds
@@ -331,7 +334,7 @@ class Workers:
         with self._lock:
             self._in_flight += 1
         with ignoring_interrupts():  # a worker process started now (the first, or one replacing a dead one)
-            future = self._pool.submit(photos)
+            future = self._pool.submit(photos, forced)
         future.add_done_callback(lambda done: self._done(photos, done))
 
     def _done(self, photos: list[Path], done: Future) -> None:
@@ -446,7 +449,7 @@ def describe_status(status: dict) -> str:
 
 def summary(counts: dict) -> str:
     return (
-        f"{counts.get('tagged', 0)} tagged, {counts.get('no_faces', 0)} no faces, "
+        f"{counts.get('tagged', 0)} tagged, {counts.get('updated', 0)} updated, {counts.get('no_faces', 0)} no faces, "
         f"{counts.get('skipped', 0)} skipped, {counts.get('unchanged', 0)} unchanged, {counts.get('error', 0)} errors"
     )
 
@@ -463,9 +466,21 @@ def describe_result(result: PhotoResult, dry_run: bool) -> str:
         return f"no faces {result.path}"
     if result.status == "skipped":
         return f"skipped {result.path}: faces too small to read"
+    if result.status == "updated":
+        verb = "would update" if dry_run else "updated"
+        return f"{verb} {result.path}: {', '.join(result.tags) or 'no emotion tag'} ({changes(result)})"
     if result.status == "unchanged":
         return f"unchanged {result.path}: already tagged by this model"
+    if result.status == "left_untagged":
+        return f"left untagged {result.path}: its tags were taken off with emotag untag"
     return f"error {result.path}: {result.error}"
+
+
+def changes(result: PhotoResult) -> str:
+    """The tags a photo gained and lost, for a person: "added Sad; removed Happy"."""
+    said = [f"added {', '.join(result.added)}"] if result.added else []
+    said += [f"removed {', '.join(result.removed)}"] if result.removed else []
+    return "; ".join(said) or "tags as before"
 
 
 def now_text() -> str:
@@ -497,6 +512,7 @@ class Watcher:
         self._saved_queued = 0
         self.gone: set[Path] = set()  # watched folders deleted or unmounted while watching
         self._forced: set[Path] = set()  # --force: photos the start-up walk queues whatever the ledger says
+        self.backlog_forced: dict[Path, bool] = {}  # those of them in the backlog
         self._stamp = "JOURNAL_STREAM" not in os.environ  # journald stamps lines itself
 
     # -- output -----------------------------------------------------------------------------------------------
@@ -595,14 +611,19 @@ class Watcher:
             if forced or not self.is_done(photo):
                 if photo.is_dir():  # a folder it may not list: reported by the tagger, as `tag` reports it
                     self.backlog[photo] = None
+                    self._forced.discard(photo)
                 else:
                     self.arrivals.note(photo)
                 count += 1
         return count
 
     def is_done(self, photo: Path) -> bool:
-        """Whether the ledger has this very file as done, by this model, under these tag settings."""
-        return bool(self.tagger.ledger.is_done(photo, self.tagger.version, self.settings.fingerprint()))
+        """Whether the ledger has this very file as done, by this model, under these tag settings, or the user
+        took emotag's tags off it (`emotag untag`: left alone, whatever the user does to it afterwards)."""
+        ledger = self.tagger.ledger
+        return bool(ledger.is_done(photo, self.tagger.version, self.settings.fingerprint())) or ledger.is_left_untagged(
+            photo
+        )
 
     def _on_stop_signal(self, number, frame) -> None:
         self.stopping = True
@@ -638,7 +659,8 @@ class Watcher:
             self.say(f"events were lost; looked through the folders again: {self.scan()} photos queued")
         self._take_settled()
         while self.backlog and self.workers.has_room(len(self.backlog)) and not self.stopping:
-            self.workers.submit(self._next_batch())
+            batch = self._next_batch()
+            self.workers.submit(batch, [photo for photo in batch if self.backlog_forced.pop(photo, False)])
         self._report_finished()
         if self.stopping:
             return
@@ -670,6 +692,8 @@ class Watcher:
             if not forced and self.is_done(photo):
                 continue  # done: most often emotag's own write coming back as an event
             self.backlog[photo] = None
+            if forced:
+                self.backlog_forced[photo] = True
         if self.backlog and self.state == "idle":
             self.state = "working"
             self.save_status()

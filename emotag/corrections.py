@@ -1,0 +1,72 @@
+"""The photographer's corrections: emotag's keywords the user took away stay away.
+
+emotag records, in each photo, the values it added to each keyword field and the label each emotion was written
+as. A value it added that a field no longer holds was taken away by the user (or by the user's photo manager):
+the emotion it names is then *rejected* for that photo. A rejected emotion is written nowhere any more: emotag
+takes its own remaining copies of that keyword out of every other field (a photo manager that edits only
+`dc:subject`, say, would otherwise leave it findable in digiKam or Windows), and a later threshold, label or
+model never brings it back. emotag keeps the list in the photo (`XMP-emotag:Rejected`); `emotag tag --force`
+forgets it and decides again. The keyword root (`Emotion`) alone taken away rejects nothing: some managers drop
+a parent entry that the full path (`Emotion|Happy`) already implies.
+"""
+
+from __future__ import annotations
+
+from emotag.emotions import EMOTIONS
+from emotag.metadata import TagRecord
+from emotag.tags import DEFAULT_LABELS, HIERARCHICAL, TAGS_LIST, TagScheme
+
+SEPARATORS = {HIERARCHICAL: "|", TAGS_LIST: "/"}
+
+
+def taken_away(record: TagRecord) -> dict[str, list[str]]:
+    """For each keyword field, the values emotag added that it no longer holds (a value added twice and held
+    once counts once)."""
+    gone: dict[str, list[str]] = {}
+    for name, added in record.added.items():
+        left = list(record.fields.get(name, []))
+        for value in added:
+            if value in left:
+                left.remove(value)
+            else:
+                gone.setdefault(name, []).append(value)
+    return gone
+
+
+def rejected_emotions(record: TagRecord, scheme: TagScheme) -> list[str]:
+    """The emotions the user rejected for this photo: those rejected before, and those whose keyword emotag added
+    and a field no longer holds. In FER2013 order."""
+    by_label = _labels_written(record, scheme)
+    rejected = set(record.rejected) & set(EMOTIONS)
+    for name, values in taken_away(record).items():
+        separator = SEPARATORS.get(name)
+        for value in values:
+            if separator and separator not in value:
+                continue  # the root alone: implied by the full paths some managers keep instead
+            leaf = value.rsplit(separator, 1)[-1] if separator else value
+            rejected.update(by_label.get(leaf, ()))
+    return [emotion for emotion in EMOTIONS if emotion in rejected]
+
+
+def _labels_written(record: TagRecord, scheme: TagScheme) -> dict[str, set[str]]:
+    """Which emotion each label names: as emotag recorded writing it, else as the labels are now or by default."""
+    names: dict[str, set[str]] = {}
+    for emotion in EMOTIONS:
+        for label in (scheme.label(emotion), DEFAULT_LABELS[emotion]):
+            names.setdefault(label, set()).add(emotion)
+    if len(record.labels) == len(record.emotions):
+        for emotion, label in zip(record.emotions, record.labels):
+            names[label] = {emotion}
+    return names
+
+
+def implied_roots(record: TagRecord, ours: dict[str, list[str]], scheme: TagScheme) -> dict[str, list[str]]:
+    """`ours` without the keyword root in a hierarchical field that lacks it but already holds one of the paths
+    under it: the path implies the root, and a manager that dropped the root entry would see it come back."""
+    kept = dict(ours)
+    for name, separator in SEPARATORS.items():
+        current = record.fields.get(name, [])
+        under_root = [v for v in ours.get(name, []) if v.startswith(scheme.root + separator) and v in current]
+        if scheme.root not in current and under_root:
+            kept[name] = [v for v in ours.get(name, []) if v != scheme.root]
+    return kept
