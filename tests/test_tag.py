@@ -130,13 +130,13 @@ def test_a_new_threshold_redecides_the_tags_from_the_stored_scores(album):
     photo = album / HAPPY_PHOTO
     run_emotag("tag", str(photo), check=True)
     stricter = json_lines(run_emotag("tag", str(photo), "--min-confidence", "1", "--json", check=True).stdout)[0]
-    assert (stricter["status"], stricter["tags"]) == ("tagged", [])
+    assert (stricter["status"], stricter["tags"], stricter["removed"]) == ("updated", [], ["Happy"])
     assert "XMP-dc:Subject" not in exiftool_tags(photo, "XMP-dc:Subject")
     assert exiftool_tags(photo, "XMP-emotag:Faces")["XMP-emotag:Faces"], "the scores must stay for later"
     again = json_lines(run_emotag("tag", str(photo), "--min-confidence", "1", "--json", check=True).stdout)[0]
     assert again["status"] == "unchanged"
     back = json_lines(run_emotag("tag", str(photo), "--json", check=True).stdout)[0]
-    assert (back["status"], back["tags"]) == ("tagged", ["Happy"])
+    assert (back["status"], back["tags"], back["added"]) == ("updated", ["Happy"], ["Happy"])
     assert as_list(exiftool_tags(photo, "XMP-dc:Subject")["XMP-dc:Subject"]) == ["Happy"]
 
 

@@ -451,3 +451,50 @@ def test_a_watched_folder_that_goes_away_is_reported_and_the_last_one_ends_the_w
     assert watcher.process.wait(timeout=WAIT) == 1
     time.sleep(0.5)
     assert "emotag: no watched folder is left" in watcher.log
+
+
+def exiftool_edit(photo: Path, *arguments: str) -> None:
+    """Change a photo the way a photo manager does, while the watcher looks on."""
+    subprocess.run(["exiftool", "-q", "-overwrite_original", *arguments, "--", str(photo)], check=True)
+
+
+def test_a_keyword_the_user_takes_away_stays_away_while_watching(tmp_path, watch_env, watchers):
+    """Happy taken out of dc:subject and Sad put in: the watcher takes its own other copies of Happy away (it
+    does not put Happy back), once, and then leaves the photo alone."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    watcher = watchers(folder, watch_env)
+    photo = Path(shutil.copy(HAPPY, folder / f"corrected--{HAPPY.name}"))
+    watcher.wait_for_photos([photo])
+    assert as_list(read_tags(photo).get("XMP-dc:Subject")) == ["Happy"]
+
+    exiftool_edit(photo, "-XMP-dc:Subject-=Happy", "-XMP-dc:Subject+=Sad")
+    watcher.wait_for(lambda: len(watcher.results_for(photo)) == 2, "the watcher to see the correction")
+    assert [r["status"] for r in watcher.results_for(photo)] == ["tagged", "updated"]
+    assert watcher.results_for(photo)[1]["removed"] == ["Happy"]
+    time.sleep(5)  # room for the watcher to put Happy back, as it did
+    tags = read_tags(photo)
+    assert as_list(tags.get("XMP-dc:Subject")) == ["Sad"]
+    assert not tags.get("XMP-lr:HierarchicalSubject"), "emotag's Emotion|Happy stayed"
+    assert len(watcher.results_for(photo)) == 2
+    assert watcher.stop() == 0
+
+
+def test_untag_sticks_while_watching_and_after_a_restart(tmp_path, watch_env, watchers):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    watcher = watchers(folder, watch_env)
+    photo = Path(shutil.copy(HAPPY, folder / f"untagged--{HAPPY.name}"))
+    watcher.wait_for_photos([photo])
+    untag = [sys.executable, "-m", "emotag.cli", "untag", str(photo)]
+    subprocess.run(untag, env=watch_env, check=True, capture_output=True)
+    time.sleep(6)  # the watcher re-tagged it about 5 seconds later
+    assert not read_tags(photo).get("XMP-emotag:ModelVersion"), "the watcher tagged the untagged photo again"
+    assert len(watcher.results_for(photo)) == 1
+    assert watcher.stop() == 0
+
+    again = watchers(folder, watch_env)
+    later = Path(shutil.copy(NEUTRAL, folder / f"later--{NEUTRAL.name}"))
+    again.wait_for_photos([later])
+    assert not again.results_for(photo) and not read_tags(photo).get("XMP-emotag:ModelVersion")
+    assert again.stop() == 0

@@ -393,7 +393,7 @@ local function tag_chunk(emotag, root, images, counts)
     end
     attach_emotions(image, root, labels)
     local status = result.status
-    if status == "tagged" or status == "unchanged" then
+    if status == "tagged" or status == "unchanged" or status == "updated" then
       status = #labels > 0 and "tagged" or "below_confidence"
     end
     counts[status] = (counts[status] or 0) + 1

@@ -102,7 +102,7 @@ end
 -- the emotion labels a result gives a photo; nil when emotag has to be asked again (`emotag show`),
 -- because an "unchanged" photo's tags are not reliably in `emotag tag`'s answer
 function EmotagCommand.labels(result)
-  if result.status == "tagged" then return result.tags or {} end
+  if result.status == "tagged" or result.status == "updated" then return result.tags or {} end
   if result.status == "unchanged" then return nil end
   return {}
 end
