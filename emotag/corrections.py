@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from emotag.emotions import EMOTIONS
 from emotag.metadata import TagRecord
-from emotag.tags import DEFAULT_LABELS, HIERARCHICAL, TAGS_LIST, TagScheme
+from emotag.tags import DEFAULT_LABELS, HIERARCHICAL, IPTC_KEYWORDS, KEYWORD_FIELDS, TAGS_LIST, TagScheme
 
 SEPARATORS = {HIERARCHICAL: "|", TAGS_LIST: "/"}
 
@@ -33,11 +33,16 @@ def taken_away(record: TagRecord) -> dict[str, list[str]]:
     return gone
 
 
-def rejected_emotions(record: TagRecord, scheme: TagScheme) -> list[str]:
-    """The emotions the user rejected for this photo: those rejected before, and those whose keyword emotag added
-    and a field no longer holds. In FER2013 order."""
+def rejected_emotions(record: TagRecord, scheme: TagScheme, fields: tuple[str, ...] = KEYWORD_FIELDS) -> list[str]:
+    """The emotions the user rejected for this photo: those rejected before, those whose keyword emotag added and
+    a field no longer holds, and those emotag tagged whose keyword a field it writes (`fields`) no longer holds at
+    all (the user's own `Happy`, which emotag did not add twice, taken away). In FER2013 order."""
     by_label = _labels_written(record, scheme)
     rejected = set(record.rejected) & set(EMOTIONS)
+    if len(record.labels) == len(record.emotions):  # recorded since emotag kept the labels it wrote
+        for emotion, label in zip(record.emotions, record.labels):
+            if any(not _holds(record, name, label) for name in fields):
+                rejected.add(emotion)
     for name, values in taken_away(record).items():
         separator = SEPARATORS.get(name)
         for value in values:
@@ -46,6 +51,18 @@ def rejected_emotions(record: TagRecord, scheme: TagScheme) -> list[str]:
             leaf = value.rsplit(separator, 1)[-1] if separator else value
             rejected.update(by_label.get(leaf, ()))
     return [emotion for emotion in EMOTIONS if emotion in rejected]
+
+
+def _holds(record: TagRecord, name: str, label: str) -> bool:
+    """Whether a keyword field still says `label` (in a hierarchical field, as the leaf of any path). A label
+    Latin-1 IPTC cannot spell was never written there."""
+    if name == IPTC_KEYWORDS and record.latin1_iptc and not label.isascii():
+        try:
+            label.encode("latin-1")
+        except UnicodeEncodeError:
+            return True
+    separator = SEPARATORS.get(name)
+    return any(v == label or (separator and v.endswith(separator + label)) for v in record.fields.get(name, []))
 
 
 def _labels_written(record: TagRecord, scheme: TagScheme) -> dict[str, set[str]]:

@@ -270,7 +270,7 @@ class Tagger:
         stored = faces_from_record(record)
         readings = [FaceReading.from_scores([face["scores"][e] for e in EMOTIONS]) for face in stored]
         emotions = photo_emotions(readings, self.settings.min_confidence)
-        kept, ours, rejected = self.plan(record, emotions, force=False)
+        kept, ours, rejected = self.plan(target, record, emotions, force=False)
         unchanged = record.min_confidence == self.settings.min_confidence and set(rejected) == set(record.rejected)
         if unchanged and not needs_write(target, record, ours):
             labels = self.labels(kept)
@@ -297,7 +297,7 @@ class Tagger:
         else:
             status = "tagged"
             if settings.dry_run:
-                emotions = self.plan(record, emotions, force)[0]
+                emotions = self.plan(target, record, emotions, force)[0]
             else:
                 stored = [_face_record(face, reading, photo) for face, reading in zip(faces, readings) if reading]
                 emotions = self.write(path, target, emotions, stored, force)
@@ -317,10 +317,12 @@ class Tagger:
     def labels(self, emotions: list[str]) -> list[str]:
         return [self.settings.scheme.label(e) for e in emotions]
 
-    def plan(self, record: TagRecord, emotions: list[str], force: bool) -> tuple[list[str], dict, list[str]]:
+    def plan(
+        self, target: Path, record: TagRecord, emotions: list[str], force: bool
+    ) -> tuple[list[str], dict, list[str]]:
         """What to write over `record`: the emotions kept (those the user rejected go, unless `force`), the
         keywords that say so, and the rejected emotions."""
-        rejected = [] if force else rejected_emotions(record, self.settings.scheme)
+        rejected = [] if force else rejected_emotions(record, self.settings.scheme, supported_fields(target))
         kept = [emotion for emotion in emotions if emotion not in rejected]
         ours = implied_roots(record, keywords(kept, self.settings.scheme), self.settings.scheme)
         return kept, ours, rejected
@@ -336,7 +338,7 @@ class Tagger:
                 deaths = self.metadata.deaths
                 try:
                     record = self.metadata.read(target)
-                    kept, ours, rejected = self.plan(record, emotions, force)
+                    kept, ours, rejected = self.plan(target, record, emotions, force)
                     self.metadata.write(target, record, ours, self._own(kept, faces, rejected))
                     return kept
                 except MetadataError:

@@ -128,7 +128,8 @@ def test_every_setting_that_decides_the_result_is_in_the_fingerprint():
         assert Settings(**{name: value}).fingerprint() != base.fingerprint(), name
     for name in ("keep_mtime", "force", "dry_run"):
         assert Settings(**{name: True}).fingerprint() == base.fingerprint(), name
-    Later = make_dataclass("Later", [("thresholds", dict, field(default_factory=lambda: {"happy": 0.5}))], bases=(Settings,))
+    thresholds = ("thresholds", dict, field(default_factory=lambda: {"happy": 0.5}))
+    Later = make_dataclass("Later", [thresholds], bases=(Settings,))
     assert Later(thresholds={"happy": 0.6}).fingerprint() != Later().fingerprint()
 
 
@@ -156,3 +157,18 @@ def test_untag_keep_mtime_keeps_the_modification_time(album):
     run_emotag("untag", "--keep-mtime", str(photo), check=True)
     assert photo.stat().st_mtime_ns == 1_500_000_000_000_000_000
     assert not exiftool_tags(photo, "XMP-emotag:all")
+
+
+def test_the_users_own_keyword_that_emotag_also_decided_stays_away_once_taken_away(album):
+    """The user had Happy before emotag (emotag did not add a second one); taking it away later is a correction
+    too: emotag must not add Happy as its own, and takes its Emotion|Happy away."""
+    photo = album / HAPPY_PHOTO
+    as_a_photo_manager(photo, "-XMP-dc:Subject=Happy", "-XMP-dc:Subject=Family")
+    run_emotag("tag", str(photo), check=True)
+    assert keywords(photo)["XMP-dc:Subject"] == ["Happy", "Family"]
+    as_a_photo_manager(photo, "-XMP-dc:Subject-=Happy")
+    again = one(run_emotag("tag", str(photo), "--json", check=True))
+    assert again["tags"] == [] and keywords(photo)["XMP-dc:Subject"] == ["Family"]
+    assert not keywords(photo)["XMP-lr:HierarchicalSubject"]
+    run_emotag("untag", str(photo), check=True)
+    assert keywords(photo)["XMP-dc:Subject"] == ["Family"]

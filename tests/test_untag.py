@@ -80,7 +80,7 @@ def make(kind: str, folder: Path) -> tuple[Path, Path]:
         return raw, raw.with_name(raw.name + ".xmp")
     sidecar = raw.with_name(raw.name + ".xmp")  # the user's own, with keywords and empty lists
     keywords = (
-        '<dc:subject><rdf:Bag><rdf:li>Holiday</rdf:li></rdf:Bag></dc:subject><lr:hierarchicalSubject><rdf:Bag>'
+        "<dc:subject><rdf:Bag><rdf:li>Holiday</rdf:li></rdf:Bag></dc:subject><lr:hierarchicalSubject><rdf:Bag>"
         "<rdf:li>Places|Lake</rdf:li></rdf:Bag></lr:hierarchicalSubject><dc:creator>"
     )
     lightroom = 'xmlns:lr="http://ns.adobe.com/lightroom/1.0/" xmlns:dc='

@@ -458,12 +458,14 @@ def exiftool_edit(photo: Path, *arguments: str) -> None:
     subprocess.run(["exiftool", "-q", "-overwrite_original", *arguments, "--", str(photo)], check=True)
 
 
-def test_a_keyword_the_user_takes_away_stays_away_while_watching(tmp_path, watch_env, watchers):
+@pytest.mark.parametrize("options", [(), ("--force",)], ids=["plain", "force"])
+def test_a_keyword_the_user_takes_away_stays_away_while_watching(tmp_path, watch_env, watchers, options):
     """Happy taken out of dc:subject and Sad put in: the watcher takes its own other copies of Happy away (it
-    does not put Happy back), once, and then leaves the photo alone."""
+    does not put Happy back), once, and then leaves the photo alone. `--force` is for the photos there at start,
+    not for a photo the user corrects while it runs."""
     folder = tmp_path / "photos"
     folder.mkdir()
-    watcher = watchers(folder, watch_env)
+    watcher = watchers(folder, watch_env, *options)
     photo = Path(shutil.copy(HAPPY, folder / f"corrected--{HAPPY.name}"))
     watcher.wait_for_photos([photo])
     assert as_list(read_tags(photo).get("XMP-dc:Subject")) == ["Happy"]
