@@ -33,6 +33,7 @@ def _settings(ctx: click.Context, **overrides):
         raise click.UsageError(str(error)) from None
     settings = Settings(
         min_confidence=config.min_confidence,
+        thresholds=dict(config.thresholds),
         scheme=TagScheme(config.root, dict(config.labels)),
         sidecar=config.sidecar,
         max_side=config.max_side,
@@ -301,6 +302,7 @@ def _describe_for_people(d: dict) -> str:
 def show_config():
     """Show where the configuration file is and the settings in effect."""
     from emotag.config import ConfigError, as_toml, config_path, load_config
+    from emotag.expressions import ModelError, model_thresholds
 
     path = config_path()
     try:
@@ -308,7 +310,11 @@ def show_config():
     except ConfigError as error:
         raise click.UsageError(str(error)) from None
     click.echo(f"# {path} ({'found' if path.is_file() else 'not found: these are the defaults'})")
-    click.echo(as_toml(config), nl=False)
+    try:
+        model = model_thresholds()
+    except ModelError:
+        model = {}
+    click.echo(as_toml(config, model), nl=False)
 
 
 @main.command()

@@ -40,12 +40,16 @@ def rank(photos: list[Path], emotion: str, count: int, settings: Settings) -> tu
             if looked.error:
                 errors.append((looked.path, looked.error))
             elif looked.faces:
-                score = max(face["scores"][emotion] for face in looked.faces)
-                picks.append(Pick(looked.path, score, looked.faces))
+                picks.append(Pick(looked.path, strength(looked.faces, emotion), looked.faces))
     finally:
         tagger.close()
     picks.sort(key=lambda pick: (-pick.score, str(pick.path)))
     return picks[:count], errors
+
+
+def strength(faces: list[dict], emotion: str) -> float:
+    """How strongly a photo shows `emotion`: its strongest face for it (what `top` ranks by)."""
+    return max((face["scores"][emotion] for face in faces), default=0.0)
 
 
 def make_album(picks: list[Pick], folder: Path, link: bool) -> list[str]:
@@ -159,7 +163,7 @@ def describe_photo(path: Path, settings: Settings) -> dict:
         if record.tagged:
             emotions = record.emotions
         else:
-            shown = {f["emotion"] for f in faces if f["confidence"] >= settings.min_confidence}
+            shown = {f["emotion"] for f in faces if f["confidence"] >= tagger.thresholds[f["emotion"]]}
             emotions = [e for e in EMOTIONS if e in shown]
         return {
             "path": str(path),

@@ -96,7 +96,8 @@ def member_plan(args: argparse.Namespace) -> list[list[Stage]]:
             previous = stages[-1].run / "best.keras"
             seed = args.seed + k + 100 * (cycle - 1)
             teachers = tuple(stage.run / "best.keras" for stage in stages) if args.distill else ()
-            stages.append(Stage(folder / f"cycle-{cycle}", epochs[k], seed, RESTART_LEARNING_RATE, previous, teachers))
+            restart = args.restart_epochs or epochs[k]
+            stages.append(Stage(folder / f"cycle-{cycle}", restart, seed, RESTART_LEARNING_RATE, previous, teachers))
         plan.append(stages)
     return plan
 
@@ -230,6 +231,9 @@ def main(argv: list[str] | None = None) -> None:
     train.add_argument("--members", type=int, default=1, help="train this many networks and average their logits")
     train.add_argument(
         "--cycles", type=int, default=1, help="learning-rate cycles per network: each restarts from the last's best"
+    )
+    train.add_argument(
+        "--restart-epochs", type=int, help="epochs of each warm restart (cycle 2 on); default: as --epochs"
     )
     train.add_argument(
         "--snapshots", action="store_true", help="average every cycle's best network, not only the last cycle's"
