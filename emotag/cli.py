@@ -68,8 +68,30 @@ def _progress(total: int, quiet: bool):
     return tqdm(total=total, unit="photo", disable=quiet or not sys.stderr.isatty(), file=sys.stderr, leave=False)
 
 
+def _show_version(ctx: click.Context, param, value: bool) -> None:
+    """`emotag --version`: emotag's version and the expression model's, read from the model card it would load."""
+    if not value or ctx.resilient_parsing:
+        return
+    from emotag import __version__
+    from emotag.expressions import ModelError, model_version
+
+    try:
+        click.echo(f"emotag {__version__}, expression model {model_version()}")
+    except ModelError as error:
+        click.echo(f"emotag {__version__}, no expression model: {error}")
+        ctx.exit(1)
+    ctx.exit(0)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="emotag")
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_show_version,
+    help="Show emotag's version and the expression model's, and exit.",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Log what happens to stderr.")
 def main(verbose: bool) -> None:
     """Read the expressions on the faces in photos and write them as keywords photo managers search."""
