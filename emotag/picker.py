@@ -5,8 +5,6 @@ from __future__ import annotations
 import base64
 import html
 import io
-import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,21 +47,11 @@ def rank(photos: list[Path], emotion: str, count: int, settings: Settings) -> tu
 
 
 def make_album(picks: list[Pick], folder: Path, link: bool) -> list[str]:
-    """Copy or symbolically link the picks into `folder`, numbered best first; returns problems, one line each."""
-    folder.mkdir(parents=True, exist_ok=True)
-    problems = []
-    for rank_number, pick in enumerate(picks, 1):
-        destination = folder / f"{rank_number:03d}_{pick.path.name}"
-        try:
-            if destination.exists() or destination.is_symlink():
-                destination.unlink()
-            if link:
-                os.symlink(pick.path.resolve(), destination)
-            else:
-                shutil.copy2(pick.path, destination)
-        except OSError as error:
-            problems.append(f"{destination}: {error.strerror or error}")
-    return problems
+    """Copy or symbolically link the picks into `folder`, numbered best first, replacing what emotag put there
+    before (`emotag.albums`); returns problems, one line each."""
+    from emotag.albums import make_album as put_into_album
+
+    return put_into_album([pick.path for pick in picks], folder, link)
 
 
 def thumbnail_data(path: Path) -> str:
