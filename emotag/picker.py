@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,16 +26,20 @@ class Pick:
     faces: list[dict]
 
 
-def rank(photos: list[Path], emotion: str, count: int, settings: Settings) -> tuple[list[Pick], list]:
+def rank(
+    photos: list[Path], emotion: str, count: int, settings: Settings, looked_at: Callable[[], None] | None = None
+) -> tuple[list[Pick], list]:
     """The `count` photos with the highest `emotion` score on any face, best first; and (path, error) pairs.
 
     Scores come from emotag's tags where a photo carries them, so ranking a tagged album needs no model.
-    Photos without faces are left out.
+    Photos without faces are left out. `looked_at` is called once per photo read (a progress bar's step).
     """
     picks, errors = [], []
     tagger = Tagger(settings)
     try:
         for looked in read_faces(tagger, photos):
+            if looked_at:
+                looked_at()
             if looked.error:
                 errors.append((looked.path, looked.error))
             elif looked.faces:
