@@ -35,9 +35,14 @@ class ModelError(RuntimeError):
 
 
 def model_folder() -> Path:
-    """Where the shipped model lives: `$EMOTAG_MODEL_DIR`, else `models/` beside the package."""
+    """Where the shipped model lives: `$EMOTAG_MODEL_DIR`; else the copy an installed emotag carries in
+    `emotag/model/` (made from `models/` when the wheel is built: setup.py); else `models/` of a checkout."""
     override = os.environ.get("EMOTAG_MODEL_DIR")
-    return Path(override) if override else Path(__file__).resolve().parent.parent / "models"
+    if override:
+        return Path(override)
+    package = Path(__file__).resolve().parent
+    bundled = package / "model"
+    return bundled if (bundled / MODEL_CARD_FILE).is_file() else package.parent / "models"
 
 
 @contextmanager
