@@ -32,7 +32,7 @@ from emotag.metadata import (
     writable,
 )
 from emotag.photos import DEFAULT_MAX_SIDE, Photo, PhotoError, is_photo, read_photo
-from emotag.tags import DEFAULT_MIN_CONFIDENCE, FaceReading, TagScheme, keywords, merge, photo_emotions
+from emotag.tags import FaceReading, TagScheme, decision_thresholds, keywords, merge, photo_emotions, thresholds_text
 from emotag.timing import describe as describe_stages
 from emotag.timing import stage, stage_seconds
 
@@ -57,7 +57,8 @@ new one joins the fingerprint the ledger compares by being added to `Settings`, 
 class Settings:
     """Everything a run can be told; the defaults are emotag's documented choices."""
 
-    min_confidence: float = DEFAULT_MIN_CONFIDENCE
+    min_confidence: float | None = None  # one threshold for every emotion, over `thresholds` and the model's
+    thresholds: dict[str, float] = field(default_factory=dict)  # the user's own, per emotion
     scheme: TagScheme = field(default_factory=TagScheme)
     sidecar: str = "darktable"
     max_side: int = field(default=DEFAULT_MAX_SIDE, metadata=READS_FACES)
@@ -174,10 +175,11 @@ class Tagger:
     """The models and the ExifTool process, loaded once, and the steps that use them."""
 
     def __init__(self, settings: Settings, ledger=None):
-        from emotag.expressions import model_version
+        from emotag.expressions import model_thresholds, model_version
 
         self.settings = settings
         self.version = model_version()  # cheap: the network loads only when a face needs it
+        self.thresholds = decision_thresholds(settings.min_confidence, settings.thresholds, model_thresholds())
         self.metadata = Metadata(keep_mtime=settings.keep_mtime)
         self.ledger = ledger
         self._finder: FaceFinder | None = None
@@ -269,9 +271,9 @@ class Tagger:
         """
         stored = faces_from_record(record)
         readings = [FaceReading.from_scores([face["scores"][e] for e in EMOTIONS]) for face in stored]
-        emotions = photo_emotions(readings, self.settings.min_confidence)
+        emotions = photo_emotions(readings, self.thresholds)
         kept, ours, rejected = self.plan(target, record, emotions, force=False)
-        unchanged = record.min_confidence == self.settings.min_confidence and set(rejected) == set(record.rejected)
+        unchanged = record.thresholds == thresholds_text(self.thresholds) and set(rejected) == set(record.rejected)
         if unchanged and not needs_write(target, record, ours):
             labels = self.labels(kept)
             self._remember(path, "unchanged", labels)
@@ -289,7 +291,7 @@ class Tagger:
         settings = self.settings
         reported = [face_result(face, reading) for face, reading in zip(faces, readings)]
         known = [r for r in readings if r is not None]
-        emotions = photo_emotions(known, settings.min_confidence)
+        emotions = photo_emotions(known, self.thresholds)
         if not faces and not record.tagged:
             status = "no_faces"
         elif faces and not known and not record.tagged:
@@ -349,7 +351,7 @@ class Tagger:
     def _own(self, emotions: list[str], faces: list[dict], rejected: list[str]) -> dict:
         return {
             "model_version": self.version,
-            "min_confidence": self.settings.min_confidence,
+            "thresholds": thresholds_text(self.thresholds),
             "emotions": emotions,
             "labels": self.labels(emotions),
             "rejected": rejected,
