@@ -96,6 +96,7 @@ class TagRecord:
     face_settings: str | None = None  # the settings that decided which faces were found and read
     iptc: set[str] = field(default_factory=set)  # the IPTC tags present
     digest_in_step: bool = False  # Adobe's IPTCDigest is there and matches the IPTC: it is kept so
+    empty_xmp: list[str] | None = None  # XMP tags holding nothing, where looked for (`read(..., to_write=True)`)
 
     @property
     def tagged(self) -> bool:
@@ -203,14 +204,16 @@ class Metadata:
             self._tool.terminate() if self._alive() else None
             raise MetadataError(f"ExifTool stopped unexpectedly ({error})") from None
 
-    def read(self, target: Path) -> TagRecord:
-        """The keyword fields and emotag's record of one file; an empty record for a sidecar not yet made."""
+    def read(self, target: Path, to_write: bool = False) -> TagRecord:
+        """The keyword fields and emotag's record of one file; an empty record for a sidecar not yet made.
+        `to_write`: the file is about to be written, so its empty XMP values are looked for in the same call."""
         if not target.exists() and is_sidecar(target):
             return TagRecord()
         fields = [f"-{name}" for name in KEYWORD_FIELDS] + ["-XMP-emotag:all", "-IPTC:all", "-ExifTool:Warning"]
         fields += [f"-{IPTC_DIGEST}", f"-{CURRENT_DIGEST}"]
         sidecar = is_sidecar(target)
-        output = self._run("-j", "-b", *fields, *(["-XMP:all"] if sidecar else []), safe_argument(target))
+        whole_xmp = sidecar or to_write
+        output = self._run("-j", "-b", *fields, *(["-XMP:all"] if whole_xmp else []), safe_argument(target))
         try:
             data = exact_json(output)[0]
         except (ValueError, IndexError):
@@ -235,6 +238,7 @@ class Metadata:
             face_settings=str(data["XMP-emotag:FaceSettings"]) if "XMP-emotag:FaceSettings" in data else None,
             iptc={key for key in data if key.startswith("IPTC:")},
             digest_in_step=IPTC_DIGEST in data and str(data[IPTC_DIGEST]) == str(data.get(CURRENT_DIGEST)),
+            empty_xmp=empty_values(data) if whole_xmp else None,
         )
 
     def write(self, target: Path, record: TagRecord, ours: dict[str, list[str]], own: dict) -> None:
@@ -268,7 +272,7 @@ class Metadata:
             arguments += digest_arguments(record)
         arguments += list_arguments(CREATED_TAG, created)
         arguments += own_arguments(own)
-        self._write(target, arguments)
+        self._write(target, arguments, record.empty_xmp)
 
     def untag(self, target: Path, record: TagRecord) -> None:
         """Restore every keyword field to what it held before emotag, and remove emotag's record."""
@@ -285,7 +289,7 @@ class Metadata:
         if IPTC_KEYWORDS in supported_fields(target):
             arguments += digest_arguments(record)
         arguments += [f"-XMP-emotag:{tag}=" for tag in OWN_TAGS]
-        self._write(target, arguments)
+        self._write(target, arguments, record.empty_xmp)
         if SIDECAR_MADE in record.created and not self._holds_xmp(target):
             target.unlink()
 
@@ -294,12 +298,13 @@ class Metadata:
         data = exact_json(self._run("-j", "-XMP:all", safe_argument(sidecar)))[0]
         return any(key.startswith("XMP-") and key != "XMP-x:XMPToolkit" for key in data)
 
-    def _write(self, target: Path, arguments: list[str]) -> None:
+    def _write(self, target: Path, arguments: list[str], empty: list[str] | None = None) -> None:
         if target.exists() and not target.stat().st_mode & 0o222:
             raise MetadataError("read-only; left unchanged")
         if not target.exists() and is_sidecar(target):
             create_sidecar(target)
-        empty = self._empty_xmp(target) if target.exists() else []
+        if empty is None:  # not looked for when the file was read: look now
+            empty = self._empty_xmp(target) if target.exists() else []
         self._write_once(target, arguments)
         if empty:
             try:

@@ -339,7 +339,7 @@ class Tagger:
                     log.info("%s: removed %s, left by an interrupted write", path, removed.name)
                 deaths = self.metadata.deaths
                 try:
-                    record = self.metadata.read(target)
+                    record = self.metadata.read(target, to_write=True)
                     kept, ours, rejected = self.plan(target, record, emotions, force)
                     self.metadata.write(target, record, ours, self._own(kept, faces, rejected))
                     return kept

@@ -25,7 +25,7 @@ def untag_photos(
                 raise MetadataError(f"not a photo format emotag reads ({photo.suffix or 'no suffix'})")
             target = metadata_target(photo, sidecar)
             with photo_lock(photo):  # no emotag writes this photo meanwhile (see emotag/locks.py)
-                record = metadata.read(target)
+                record = metadata.read(target, to_write=True)
                 if not record.tagged and not any(record.added.values()):
                     yield photo, "not_tagged", None
                     continue
