@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from emotag.emotions import EMOTIONS
+from emotag.faces import DEFAULT_MIN_FACE
 from emotag.metadata import SIDECAR_STYLES
 from emotag.photos import DEFAULT_MAX_SIDE
 from emotag.tags import DEFAULT_LABELS, DEFAULT_ROOT
@@ -33,7 +34,7 @@ class Config:
     sidecar: str = "darktable"
     jobs: int = 0  # 0: one worker per core
     keep_mtime: bool = False
-    min_face: int = 32
+    min_face: int = DEFAULT_MIN_FACE
     max_side: int = DEFAULT_MAX_SIDE
 
 
