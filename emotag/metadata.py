@@ -89,13 +89,18 @@ class TagRecord:
         return self.model_version is not None
 
 
-def metadata_target(photo: Path, sidecar_style: str = "darktable") -> Path:
+def metadata_target(photo: Path, sidecar_style: str = "darktable", always: bool = False) -> Path:
     """The file that holds a photo's tags: the photo itself, or for raw files (but DNG) an XMP sidecar.
 
     darktable and digiKam name sidecars `IMG_1.CR2.xmp`, Lightroom `IMG_1.xmp`; an existing Lightroom sidecar is
-    updated whatever the style, so a Lightroom user's own sidecar stays the one that counts.
+    updated whatever the style, so a Lightroom user's own sidecar stays the one that counts. With `always`, every
+    photo that would carry its tags inside gets a sidecar instead, named `IMG_1.JPG.xmp` whatever the style: the
+    JPEG of a raw+JPEG pair must not share `IMG_1.xmp` with its raw file.
     """
-    if not is_raw(photo) or photo.suffix.lower() in EMBEDDED_RAW:
+    embedded = not is_raw(photo) or photo.suffix.lower() in EMBEDDED_RAW
+    if always and embedded:
+        return through_link(photo.with_name(photo.name + ".xmp"))
+    if embedded:
         return through_link(photo)
     lightroom = photo.with_suffix(".xmp")
     if sidecar_style == "lightroom" or lightroom.is_file():

@@ -101,7 +101,7 @@ def write_contact_sheet(picks: list[Pick], emotion: str, destination: Path) -> N
         )
         cards.append(
             f'<figure><div class="photo"><img src="{image}" alt="">{boxes}</div>'
-            f"<figcaption>#{number} {html.escape(emotion)} {pick.score:.3f}<br>{html.escape(pick.path.name)}"
+            f"<figcaption>#{number} {html.escape(emotion)} {pick.score:.3f}<br>{html.escape(readable(pick.path.name))}"
             "</figcaption></figure>"
         )
     page = f"""<!doctype html>
@@ -122,8 +122,35 @@ figcaption {{ font-size: 13px; margin-top: 4px; word-break: break-all; }}
 </main></body></html>
 """
     temporary = destination.with_name(f".{destination.name}.tmp")
-    temporary.write_text(page, encoding="utf-8")
-    temporary.replace(destination)
+    try:
+        temporary.write_text(page, encoding="utf-8")
+        temporary.replace(destination)
+    except BaseException:
+        temporary.unlink(missing_ok=True)  # a full disk, a folder emotag may not write: nothing half-made left
+        raise
+
+
+def readable(name: str) -> str:
+    """A file name as text a page can hold: bytes of a name that is not UTF-8 (an old archive's) shown as '\ufffd'."""
+    return os.fsencode(name).decode("utf-8", "replace")
+
+
+def looked_at(path: Path, version: str) -> str | None:
+    """How `emotag tag` left a photo that carries no tags ("no_faces", "skipped"), or None if it never did.
+
+    Such a photo gets no record of its own (nothing is written into a photo without a face), so the ledger says.
+    """
+    from emotag.ledger import Ledger, LedgerError
+
+    try:
+        ledger = Ledger()
+    except LedgerError:
+        return None
+    try:
+        done = ledger.is_done(path, version)
+    finally:
+        ledger.close()
+    return done.status if done else None
 
 
 def describe_photo(path: Path, settings: Settings) -> dict:
@@ -132,7 +159,7 @@ def describe_photo(path: Path, settings: Settings) -> dict:
     try:
         try:
             check_photo(path)
-            record = tagger.metadata.read(metadata_target(path, settings.sidecar))
+            record = tagger.metadata.read(metadata_target(path, settings.sidecar, settings.sidecar_always))
             if record.tagged:
                 looked = PhotoFaces(path, faces_from_record(record))
             else:
@@ -160,10 +187,11 @@ def describe_photo(path: Path, settings: Settings) -> dict:
             emotions = record.emotions
         else:
             shown = {f["emotion"] for f in faces if f["confidence"] >= settings.min_confidence}
-            emotions = [e for e in EMOTIONS if e in shown]
+            emotions = settings.scheme.written([e for e in EMOTIONS if e in shown])
         return {
             "path": str(path),
             "tagged": record.tagged,
+            "status": "tagged" if record.tagged else looked_at(path, tagger.version),
             "model_version": record.model_version or tagger.version,
             "faces": faces,
             "tags": [settings.scheme.label(e) for e in emotions],
