@@ -148,7 +148,8 @@ def start_worker_process(settings: Settings) -> None:
     its warnings (a photo another program is writing) reach the terminal as the main process's do."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # blocked while it started; ignored from now on
-    logging.basicConfig(level=logging.WARNING, format="emotag: %(message)s")
+    verbose = os.environ.get("EMOTAG_VERBOSE") == "1"  # set by `emotag -v`, inherited by the worker
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="emotag: %(message)s")
     start_worker(settings)
 
 

@@ -125,6 +125,8 @@ def _progress(total: int, quiet: bool):
 def main(verbose: bool) -> None:
     """Read the expressions on the faces in photos and write them as keywords photo managers search."""
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="emotag: %(message)s")
+    if verbose:
+        os.environ["EMOTAG_VERBOSE"] = "1"  # worker processes log as this one does
 
 
 exclude_option = click.option(
