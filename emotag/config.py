@@ -16,7 +16,7 @@ from typing import Any
 from emotag.emotions import EMOTIONS
 from emotag.metadata import SIDECAR_STYLES
 from emotag.photos import DEFAULT_MAX_SIDE
-from emotag.tags import DEFAULT_LABELS, DEFAULT_MIN_CONFIDENCE, DEFAULT_ROOT
+from emotag.tags import DEFAULT_LABELS, DEFAULT_ROOT
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -32,7 +32,8 @@ class ConfigError(Exception):
 class Config:
     """The values `emotag config` shows; each one can be set in the file and most on the command line."""
 
-    min_confidence: float = DEFAULT_MIN_CONFIDENCE
+    min_confidence: float | None = None  # one threshold for every emotion; None: each emotion's own
+    thresholds: dict[str, float] = field(default_factory=dict)  # [thresholds]: the user's, per emotion
     root: str = DEFAULT_ROOT
     labels: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_LABELS))
     sidecar: str = "darktable"
@@ -40,7 +41,7 @@ class Config:
     keep_mtime: bool = False
     min_face: int = 32
     max_side: int = DEFAULT_MAX_SIDE
-    exclude: list[str] = field(default_factory=list)  # beside the folders always left alone (emotag.folders)
+    exclude: list[str] = field(default_factory=list)  # beside the folders always left alone (emotag.exclusions)
     sidecar_always: bool = False  # an XMP sidecar for every photo: originals never modified
     leave_out: list[str] = field(default_factory=list)  # emotions never written (e.g. neutral)
     flat: bool = False  # keywords without the root above them
@@ -86,8 +87,15 @@ PATTERNS = Rule(
     lambda v: isinstance(v, list) and all(isinstance(p, str) and p.strip() for p in v),
     'a list of folder or file name patterns, such as ["Rejects", "*.tmp.jpg"]',
 )
+
+
+def optional(rule: Rule) -> Rule:
+    """A setting that may be left unset (None: not in the file, nor on the command line)."""
+    return Rule(lambda v: v is None or rule.test(v), rule.wanted)
+
+
 RULES: dict[str, Rule] = {
-    "min_confidence": fraction(),
+    "min_confidence": optional(fraction()),
     "sidecar": Rule(lambda v: v in SIDECAR_STYLES, f"one of {', '.join(repr(s) for s in SIDECAR_STYLES)}"),
     "jobs": whole_number(0),
     "keep_mtime": FLAG,
@@ -99,6 +107,8 @@ RULES: dict[str, Rule] = {
 """The top-level settings of the file."""
 TAGS_RULES: dict[str, Rule] = {"root": tag_name(), "leave_out": emotion_list(), "flat": FLAG}
 """The settings of its [tags] table (and [tags.labels], each label a `tag_name`)."""
+PER_EMOTION: dict[str, Rule] = {"[tags.labels]": tag_name(), "[thresholds]": fraction()}
+"""The tables with one setting per emotion, and what each must be."""
 
 
 def config_path() -> Path:
@@ -127,6 +137,12 @@ def load_config(path: Path | None = None) -> Config:
             raise ConfigError(f"{path}: unknown emotion '{emotion}' in [tags.labels] (known: {', '.join(EMOTIONS)})")
         require(f"[tags.labels] {emotion}", label, tag_name(), path)
         config.labels[emotion] = label
+    thresholds = table(data.pop("thresholds", {}), "[thresholds]", path)
+    for emotion, value in thresholds.items():
+        if emotion not in EMOTIONS:
+            raise ConfigError(f"{path}: unknown emotion '{emotion}' in [thresholds] (known: {', '.join(EMOTIONS)})")
+        require(f"[thresholds] {emotion}", value, fraction(), path)
+        config.thresholds[emotion] = float(value)
     for key, value in tags.items():
         if key not in TAGS_RULES:
             raise ConfigError(f"{path}: unknown setting '{key}' in [tags] (known: labels, {', '.join(TAGS_RULES)})")
@@ -134,7 +150,7 @@ def load_config(path: Path | None = None) -> Config:
     for key, value in data.items():
         if key not in RULES:
             raise ConfigError(f"{path}: unknown setting '{key}'")
-        if isinstance(getattr(config, key), float) and isinstance(value, int) and not isinstance(value, bool):
+        if key == "min_confidence" and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         setattr(config, key, value)
     check(config, str(path))
@@ -173,14 +189,20 @@ def check(config: Config, where: str) -> None:
         require(key, getattr(config, key), rule, where)
     for key, rule in TAGS_RULES.items():
         require(f"[tags] {key}", getattr(config, key), rule, where)
-    for emotion, label in config.labels.items():
-        require(f"[tags.labels] {emotion}", label, tag_name(), where)
+    for table_name, values in (("[tags.labels]", config.labels), ("[thresholds]", config.thresholds)):
+        for emotion, value in values.items():
+            require(f"{table_name} {emotion}", value, PER_EMOTION[table_name], where)
 
 
-def as_toml(config: Config) -> str:
-    """The effective settings, in the file's own format."""
+def as_toml(config: Config, model: dict[str, float] | None = None) -> str:
+    """The effective settings, in the file's own format; `model` is the shipped model's thresholds."""
+    from emotag.tags import decision_thresholds
+
+    thresholds = decision_thresholds(config.min_confidence, config.thresholds, model or {})
     lines = [
-        f"min_confidence = {config.min_confidence}",
+        f"min_confidence = {config.min_confidence}"
+        if config.min_confidence is not None
+        else "# min_confidence = 0.5  # one threshold for every emotion, over [thresholds]",
         f'sidecar = "{config.sidecar}"',
         f"sidecar_always = {str(config.sidecar_always).lower()}  # true: an XMP sidecar for every photo",
         f"jobs = {config.jobs}  # 0: one worker per core",
@@ -197,6 +219,8 @@ def as_toml(config: Config) -> str:
         "[tags.labels]",
     ]
     lines += [f'{emotion} = "{label}"' for emotion, label in config.labels.items()]
+    lines += ["", "[thresholds]  # the score a face's strongest emotion needs for its tag (the model's own unless set)"]
+    lines += [f"{emotion} = {value:g}" for emotion, value in thresholds.items()]
     return "\n".join(lines) + "\n"
 
 

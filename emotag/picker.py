@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import base64
-import html
-import io
-import os
-import shutil
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from PIL import Image, ImageOps
+from PIL import Image
 
 from emotag.emotions import EMOTIONS
 from emotag.metadata import MetadataError, metadata_target
-from emotag.photos import PhotoError, displayed_size, is_raw
+from emotag.photos import PhotoError, displayed_size
 from emotag.pipeline import PhotoFaces, Settings, Tagger, check_photo, describe, faces_from_record, read_faces
-
-THUMBNAIL = 360
+from emotag.tags import FaceReading, photo_emotions
 
 
 @dataclass
@@ -25,114 +20,58 @@ class Pick:
     path: Path
     score: float
     faces: list[dict]
+    tags: list[str] = field(default_factory=list)  # the emotion tags its faces give it, under the settings
 
 
-def rank(photos: list[Path], emotion: str, count: int, settings: Settings) -> tuple[list[Pick], list]:
+def rank(
+    photos: list[Path], emotion: str, count: int, settings: Settings, looked_at: Callable[[], None] | None = None
+) -> tuple[list[Pick], list]:
     """The `count` photos with the highest `emotion` score on any face, best first; and (path, error) pairs.
 
     Scores come from emotag's tags where a photo carries them, so ranking a tagged album needs no model.
-    Photos without faces are left out.
+    Photos without faces are left out. `looked_at` is called once per photo read (a progress bar's step).
     """
     picks, errors = [], []
     tagger = Tagger(settings)
     try:
         for looked in read_faces(tagger, photos):
+            if looked_at:
+                looked_at()
             if looked.error:
                 errors.append((looked.path, looked.error))
             elif looked.faces:
-                score = max(face["scores"][emotion] for face in looked.faces)
-                picks.append(Pick(looked.path, score, looked.faces))
+                tags = photo_tags(looked.faces, settings, tagger.thresholds)
+                picks.append(Pick(looked.path, strength(looked.faces, emotion), looked.faces, tags))
     finally:
         tagger.close()
     picks.sort(key=lambda pick: (-pick.score, str(pick.path)))
     return picks[:count], errors
 
 
+def strength(faces: list[dict], emotion: str) -> float:
+    """How strongly a photo shows `emotion`: its strongest face for it (what `top` ranks by)."""
+    return max((face["scores"][emotion] for face in faces), default=0.0)
+
+
+def photo_tags(faces: list[dict], settings: Settings, thresholds: dict[str, float]) -> list[str]:
+    """The labels emotag tags a photo with for these faces' scores, as `emotag tag` decides them."""
+    readings = [FaceReading.from_scores([face["scores"][e] for e in EMOTIONS]) for face in faces]
+    return [settings.scheme.label(e) for e in photo_emotions(readings, thresholds)]
+
+
 def make_album(picks: list[Pick], folder: Path, link: bool) -> list[str]:
-    """Copy or symbolically link the picks into `folder`, numbered best first; returns problems, one line each."""
-    folder.mkdir(parents=True, exist_ok=True)
-    problems = []
-    for rank_number, pick in enumerate(picks, 1):
-        destination = folder / f"{rank_number:03d}_{pick.path.name}"
-        try:
-            if destination.exists() or destination.is_symlink():
-                destination.unlink()
-            if link:
-                os.symlink(pick.path.resolve(), destination)
-            else:
-                shutil.copy2(pick.path, destination)
-        except OSError as error:
-            problems.append(f"{destination}: {error.strerror or error}")
-    return problems
+    """Copy or symbolically link the picks into `folder`, numbered best first, replacing what emotag put there
+    before (`emotag.albums`); returns problems, one line each."""
+    from emotag.albums import make_album as put_into_album
 
-
-def thumbnail_data(path: Path) -> str:
-    """A small upright JPEG of the photo, as a data: URL for a self-contained HTML page."""
-    if is_raw(path):
-        from emotag.metadata import Metadata
-
-        with Metadata() as metadata:
-            preview, _ = metadata.preview(path)
-        source = io.BytesIO(preview)
-    else:
-        source = path
-    with Image.open(source) as image:
-        image.draft("RGB", (THUMBNAIL * 2, THUMBNAIL * 2))
-        upright = ImageOps.exif_transpose(image).convert("RGB")
-        upright.thumbnail((THUMBNAIL, THUMBNAIL))
-        buffer = io.BytesIO()
-        upright.save(buffer, "JPEG", quality=85)
-    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    return put_into_album([pick.path for pick in picks], folder, link)
 
 
 def write_contact_sheet(picks: list[Pick], emotion: str, destination: Path) -> None:
-    """An HTML page of thumbnails, each face boxed and labelled with its score."""
-    cards = []
-    for number, pick in enumerate(picks, 1):
-        try:
-            image = thumbnail_data(pick.path)
-        except (OSError, PhotoError, Image.DecompressionBombError):
-            image = ""
-        boxes = "".join(
-            f'<div class="box" style="left:{x * 100:.2f}%;top:{y * 100:.2f}%;width:{w * 100:.2f}%;'
-            f'height:{h * 100:.2f}%"><span>{face["scores"][emotion]:.2f}</span></div>'
-            for face in pick.faces
-            for x, y, w, h in [face["box"]]
-        )
-        cards.append(
-            f'<figure><div class="photo"><img src="{image}" alt="">{boxes}</div>'
-            f"<figcaption>#{number} {html.escape(emotion)} {pick.score:.3f}<br>{html.escape(readable(pick.path.name))}"
-            "</figcaption></figure>"
-        )
-    page = f"""<!doctype html>
-<html><head><meta charset="utf-8"><title>emotag: top {len(picks)} {html.escape(emotion)}</title>
-<style>
-body {{ font-family: sans-serif; background: #222; color: #eee; }}
-main {{ display: flex; flex-wrap: wrap; gap: 12px; }}
-figure {{ margin: 0; width: {THUMBNAIL}px; }}
-.photo {{ position: relative; display: inline-block; }}
-.photo img {{ display: block; max-width: {THUMBNAIL}px; }}
-.box {{ position: absolute; border: 2px solid #ffd400; box-sizing: border-box; }}
-.box span {{ position: absolute; top: -1.3em; left: -2px; background: #ffd400; color: #000; font-size: 12px;
-  padding: 0 3px; }}
-figcaption {{ font-size: 13px; margin-top: 4px; word-break: break-all; }}
-</style></head>
-<body><h1>Top {len(picks)}: {html.escape(emotion)}</h1><main>
-{chr(10).join(cards)}
-</main></body></html>
-"""
-    temporary = destination.with_name(f".{destination.name}.tmp")
-    try:
-        temporary.write_text(page, encoding="utf-8")
-        temporary.replace(destination)
-    except BaseException:
-        temporary.unlink(missing_ok=True)  # a full disk, a folder emotag may not write: nothing half-made left
-        raise
+    """An HTML page of thumbnails, each face boxed and labelled with its score: `emotag.sheet`."""
+    from emotag.sheet import write_contact_sheet as write
 
-
-def readable(name: str) -> str:
-    """A file name as text a page can hold: bytes of a name that is not UTF-8 (an old archive's) shown as '\ufffd'."""
-    return os.fsencode(name).decode("utf-8", "replace")
+    write(picks, emotion, destination)
 
 
 def looked_at(path: Path, version: str) -> str | None:
@@ -186,7 +125,7 @@ def describe_photo(path: Path, settings: Settings) -> dict:
         if record.tagged:
             emotions = record.emotions
         else:
-            shown = {f["emotion"] for f in faces if f["confidence"] >= settings.min_confidence}
+            shown = {f["emotion"] for f in faces if f["confidence"] >= tagger.thresholds[f["emotion"]]}
             emotions = settings.scheme.written([e for e in EMOTIONS if e in shown])
         return {
             "path": str(path),

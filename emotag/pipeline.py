@@ -30,7 +30,7 @@ from emotag.metadata import (
     writable,
 )
 from emotag.photos import DEFAULT_MAX_SIDE, Photo, PhotoError, is_photo, read_photo
-from emotag.tags import DEFAULT_MIN_CONFIDENCE, FaceReading, TagScheme, keywords, merge, photo_emotions
+from emotag.tags import FaceReading, TagScheme, decision_thresholds, keywords, merge, photo_emotions, thresholds_text
 from emotag.timing import describe as describe_stages
 from emotag.timing import stage, stage_seconds
 
@@ -44,7 +44,8 @@ STATUSES = ("tagged", "unchanged", "no_faces", "skipped", "error")
 class Settings:
     """Everything a run can be told; the defaults are emotag's documented choices."""
 
-    min_confidence: float = DEFAULT_MIN_CONFIDENCE
+    min_confidence: float | None = None  # one threshold for every emotion, over `thresholds` and the model's
+    thresholds: dict[str, float] = field(default_factory=dict)  # the user's own, per emotion
     scheme: TagScheme = field(default_factory=TagScheme)
     sidecar: str = "darktable"
     max_side: int = DEFAULT_MAX_SIDE
@@ -58,8 +59,9 @@ class Settings:
     def fingerprint(self) -> str:
         """The settings that decide what a photo's tags are: a photo done under others is looked at again."""
         labels = ",".join(f"{e}={self.scheme.label(e)}" for e in EMOTIONS)
+        own = ",".join(f"{e}={self.thresholds[e]}" for e in EMOTIONS if e in self.thresholds)
         choices = [self.scheme.choices(), "sidecar_always" if self.sidecar_always else ""]  # "" by default
-        return f"{self.min_confidence}|{self.scheme.root}|{labels}|{self.sidecar}" + "".join(
+        return f"{self.min_confidence}|{own}|{self.scheme.root}|{labels}|{self.sidecar}" + "".join(
             f"|{choice}" for choice in choices if choice
         )
 
@@ -160,10 +162,11 @@ class Tagger:
     """The models and the ExifTool process, loaded once, and the steps that use them."""
 
     def __init__(self, settings: Settings, ledger=None):
-        from emotag.expressions import model_version
+        from emotag.expressions import model_thresholds, model_version
 
         self.settings = settings
         self.version = model_version()  # cheap: the network loads only when a face needs it
+        self.thresholds = decision_thresholds(settings.min_confidence, settings.thresholds, model_thresholds())
         self.metadata = Metadata(keep_mtime=settings.keep_mtime)
         self.ledger = ledger
         self._finder: FaceFinder | None = None
@@ -247,10 +250,10 @@ class Tagger:
         """
         stored = faces_from_record(record)
         readings = [FaceReading.from_scores([face["scores"][e] for e in EMOTIONS]) for face in stored]
-        emotions = self.settings.scheme.written(photo_emotions(readings, self.settings.min_confidence))
+        emotions = self.settings.scheme.written(photo_emotions(readings, self.thresholds))
         ours = keywords(emotions, self.settings.scheme)
         labels = [self.settings.scheme.label(e) for e in emotions]
-        if record.min_confidence == self.settings.min_confidence and not needs_write(target, record, ours):
+        if record.thresholds == thresholds_text(self.thresholds) and not needs_write(target, record, ours):
             self._remember(path, "unchanged", labels)
             return PhotoResult(str(path), "unchanged", tags=labels)
         if not self.settings.dry_run:
@@ -267,7 +270,7 @@ class Tagger:
         settings = self.settings
         reported = [face_result(face, reading) for face, reading in zip(faces, readings)]
         known = [r for r in readings if r is not None]
-        emotions = settings.scheme.written(photo_emotions(known, settings.min_confidence))
+        emotions = settings.scheme.written(photo_emotions(known, self.thresholds))
         labels = [settings.scheme.label(e) for e in emotions]
         if not faces and not record.tagged:
             status = "no_faces"
@@ -299,7 +302,7 @@ class Tagger:
     def _own(self, emotions: list[str], faces: list[dict]) -> dict:
         return {
             "model_version": self.version,
-            "min_confidence": self.settings.min_confidence,
+            "thresholds": thresholds_text(self.thresholds),
             "emotions": emotions,
             "faces": faces,
         }
