@@ -99,7 +99,7 @@ def test_a_name_that_is_not_utf8_among_the_top_photos(tmp_path):
     page = sheet.read_text(encoding="utf-8")  # valid UTF-8, the name shown in it
     assert "caf\\udce9.jpg" in page or "caf\ufffd.jpg" in page
     assert sorted(os.listdir(tmp_path)) == ["album", "archive", "sheet.html"], "a temporary file was left"
-    assert os.listdir(os.fsencode(tmp_path / "album")) == [b"001_caf\xe9.jpg"]
+    assert b"001_caf\xe9.jpg" in os.listdir(os.fsencode(tmp_path / "album"))
 
 
 # -- the configuration ---------------------------------------------------------------------------------------------
