@@ -176,8 +176,8 @@ def tagging_options(command):
         click.option(
             "--min-confidence",
             type=click.FloatRange(0, 1),
-            show_default="min_confidence in the config, else 0.5",
-            help="Tag an emotion from this confidence on.",
+            show_default="min_confidence in the config, else each emotion's own: [thresholds], the model's",
+            help="Tag every emotion from this confidence on.",
         ),
         click.option(
             "--sidecar",
