@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from emotag.emotions import EMOTIONS
+from emotag.faces import DEFAULT_MIN_FACE
 from emotag.metadata import SIDECAR_STYLES
 from emotag.photos import DEFAULT_MAX_SIDE
 from emotag.tags import DEFAULT_LABELS, DEFAULT_ROOT
@@ -39,7 +40,7 @@ class Config:
     sidecar: str = "darktable"
     jobs: int = 0  # 0: one worker per core
     keep_mtime: bool = False
-    min_face: int = 32
+    min_face: int = DEFAULT_MIN_FACE
     max_side: int = DEFAULT_MAX_SIDE
     exclude: list[str] = field(default_factory=list)  # beside the folders always left alone (emotag.exclusions)
     sidecar_always: bool = False  # an XMP sidecar for every photo: originals never modified

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from emotag.emotions import EMOTIONS
-from emotag.faces import Face, FaceFinder
+from emotag.faces import DEFAULT_MIN_FACE, Face, FaceFinder
 from emotag.locks import photo_lock, remove_leftovers
 from emotag.metadata import (
     Metadata,
@@ -49,7 +49,7 @@ class Settings:
     scheme: TagScheme = field(default_factory=TagScheme)
     sidecar: str = "darktable"
     max_side: int = DEFAULT_MAX_SIDE
-    min_face: int = 32
+    min_face: int = DEFAULT_MIN_FACE
     keep_mtime: bool = False
     force: bool = False
     dry_run: bool = False
