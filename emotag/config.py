@@ -63,9 +63,9 @@ def whole_number(low: int) -> Rule:
 
 
 def fraction() -> Rule:
-    """A confidence: a number from 0 to 1 (also for per-emotion thresholds)."""
+    """A confidence: a number between 0 and 1 (also for per-emotion thresholds)."""
     return Rule(
-        lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= 1, "a number from 0 to 1"
+        lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= 1, "a number between 0 and 1"
     )
 
 
