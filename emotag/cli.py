@@ -35,6 +35,9 @@ class Emotag(click.Group):
         try:
             status = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except click.UsageError as error:
+            if isinstance(error, getattr(click.exceptions, "NoArgsIsHelpError", ())):
+                error.show()  # `emotag` alone: the help, as asked
+                sys.exit(error.exit_code)
             command = error.ctx.command_path if error.ctx else "emotag"
             click.echo(f"{command}: {error.format_message()} (see '{command} --help')", err=True)
             sys.exit(error.exit_code)

@@ -377,3 +377,11 @@ def test_show_on_several_photos_and_on_one_tag_found_no_faces_in(tmp_path):
     assert [(d["status"], d["tagged"]) for d in described] == [("tagged", True), ("no_faces", False)]
     fresh = Path(shutil.copy(CAT, tmp_path / "fresh.jpg"))
     assert "not tagged yet" in run_emotag("show", str(fresh), check=True).stdout
+
+
+def test_a_misused_command_is_one_line_and_emotag_alone_shows_the_help():
+    for args in (["tag"], ["tgs"], ["tag", str(HAPPY), "--jobs", "-3"], ["top", "smug", str(HAPPY)]):
+        result = invoke(*args)
+        assert result.exit_code == 2 and "--help" in one_line(result), args
+    alone = invoke()
+    assert "Usage: emotag [OPTIONS] COMMAND" in alone.output and "tag" in alone.output
