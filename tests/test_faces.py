@@ -125,7 +125,7 @@ def test_a_face_filling_the_frame_a_tilted_head_and_a_tiny_still_are_found_and_r
         faces = [face for face in finder.find(read_photo(path)) if face.readable]
         assert len(faces) == 1, name
         left, top, w, h = faces[0].box
-        assert 0 <= left and 0 <= top and left + w <= width and top + h <= height, (name, faces[0].box)
+        assert left >= 0 and top >= 0 and left + w <= width and top + h <= height, (name, faces[0].box)
         assert w * h > 0.1 * width * height, f"{name}: the box should cover the face, not a corner"
         scores = classify_crops(faces[0].crop[np.newaxis])[0]
         assert scores.argmax() == 3, f"{name}: the smile should still read as happy, got {scores.round(2)}"
