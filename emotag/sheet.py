@@ -84,7 +84,7 @@ def caption(number: int, emotion: str, score: float, path: Path, date: datetime 
     tagged = html.escape(", ".join(tags)) if tags else '<span class="none">no tags</span>'
     name = html.escape(os.fsdecode(path.name).encode("utf-8", "backslashreplace").decode("utf-8"))
     return (
-        f'<figcaption><b>#{number}</b> {html.escape(emotion)} {score:.3f}<br>{when} · {tagged}<br>'
+        f"<figcaption><b>#{number}</b> {html.escape(emotion)} {score:.3f}<br>{when} · {tagged}<br>"
         f'<span class="name">{name}</span></figcaption>'
     )
 

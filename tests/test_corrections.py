@@ -136,7 +136,7 @@ def test_every_setting_that_decides_the_result_is_in_the_fingerprint():
 def test_counts_say_what_happened_and_a_dry_run_says_which_tags_would_go(album):
     photo = album / HAPPY_PHOTO
     first = run_emotag("tag", str(photo), check=True)
-    assert "1 tagged" in first.stderr and "1 tags added" in first.stderr
+    assert "1 tagged" in first.stderr and "1 tag added" in first.stderr
 
     dry = run_emotag("tag", str(photo), "--min-confidence", "1", "--dry-run", check=True)
     assert f"{photo}: would remove Happy" in dry.stdout and "would go" in dry.stderr
