@@ -335,6 +335,7 @@ def tag(ctx, paths, dry_run, as_json, force, jobs, min_confidence, sidecar, clus
     )
     jobs = jobs if jobs else (config.jobs or default_jobs())
     counts: Counter = Counter()
+    changes: Counter = Counter()  # emotag's tags added and removed
     faces = 0
     started = time.monotonic()
     with StopSignals() as signals:
@@ -346,8 +347,8 @@ def tag(ctx, paths, dry_run, as_json, force, jobs, min_confidence, sidecar, clus
             ):
                 for result in results:
                     counts[result.status] += 1
-                    counts["tags added"] += len(result.added)
-                    counts["tags removed"] += len(result.removed)
+                    changes["added"] += len(result.added)
+                    changes["removed"] += len(result.removed)
                     faces += len(result.faces)
                     bar.update()
                     if as_json:
@@ -367,7 +368,7 @@ def tag(ctx, paths, dry_run, as_json, force, jobs, min_confidence, sidecar, clus
     summary = (
         f"{counted(looked, 'photo')}, {counted(faces, 'face')}: {counts['tagged']} tagged, {_only_some(counts)}"
         f"{counts['no_faces']} no faces, {counts['skipped']} skipped (faces too small), "
-        f"{counts['unchanged']} unchanged, {counted(counts['error'], 'error')}; {_tag_changes(counts, dry_run)}, "
+        f"{counts['unchanged']} unchanged, {counted(counts['error'], 'error')}, {_tag_changes(changes, dry_run)}, "
         f"{seconds:.1f} s" + (" (dry run: nothing written)" if dry_run else "")
     )
     if signals.number is not None:
@@ -389,8 +390,8 @@ def _only_some(counts: Counter) -> str:
 def _tag_changes(counts: Counter, dry_run: bool) -> str:
     """How many of emotag's tags photos gained and lost: a run that only takes tags away says so."""
     if dry_run:
-        return f"{counted(counts['tags added'], 'tag')} would be added, {counts['tags removed']} would go"
-    return f"{counted(counts['tags added'], 'tag')} added, {counts['tags removed']} removed"
+        return f"{counted(counts['added'], 'tag')} would be added, {counts['removed']} would go"
+    return f"{counted(counts['added'], 'tag')} added, {counts['removed']} removed"
 
 
 def _would_change(result) -> str:
