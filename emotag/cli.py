@@ -33,7 +33,7 @@ def _settings(ctx: click.Context, **overrides):
         raise click.UsageError(str(error)) from None
     settings = Settings(
         min_confidence=config.min_confidence,
-        scheme=TagScheme(config.root, dict(config.labels)),
+        scheme=TagScheme(config.root, dict(config.labels), config.eyes_closed),
         sidecar=config.sidecar,
         max_side=config.max_side,
         min_face=config.min_face,
@@ -199,8 +199,12 @@ def tag(ctx, paths, dry_run, as_json, force, jobs, min_confidence, sidecar, keep
     help="Write a contact sheet: thumbnails with face boxes and scores.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print {path, score} per photo, best first (JSON Lines).")
+@click.option("--eyes-open", is_flag=True, help="Leave out photos in which a face has its eyes closed.")
+@click.option(
+    "--per-burst", is_flag=True, help="Keep only the best shot of each burst (shots seconds apart that look alike)."
+)
 @click.pass_context
-def top(ctx, emotion, paths, count, copy_to, link_to, html_file, as_json):
+def top(ctx, emotion, paths, count, copy_to, link_to, html_file, as_json, eyes_open, per_burst):
     """The N photos in PATHS whose faces show EMOTION most strongly."""
     from emotag.metadata import MetadataError
     from emotag.picker import make_album, rank, write_contact_sheet
@@ -210,16 +214,18 @@ def top(ctx, emotion, paths, count, copy_to, link_to, html_file, as_json):
     settings, _ = _settings(ctx)
     emotion = emotion.lower()
     try:
-        best, errors = rank(_photos(paths), emotion, count, settings)
+        best, errors = rank(_photos(paths), emotion, count, settings, eyes_open=eyes_open, per_burst=per_burst)
     except (RuntimeError, MetadataError) as error:
         _fail_early(error)
     for path, message in errors:
         click.echo(f"emotag: {shown(path)}: {message}", err=True)
     for item in best:
         if as_json:
-            click.echo(json.dumps({"path": str(item.path), "score": round(item.score, 4)}))
+            burst = {"burst": [str(shot.path) for shot in item.burst]} if per_burst else {}
+            click.echo(json.dumps({"path": str(item.path), "score": round(item.score, 4)} | burst))
         else:
-            click.echo(f"{item.score:.3f}  {item.path}")
+            shots = f"  (best of {len(item.burst)} shots)" if item.burst else ""
+            click.echo(f"{item.score:.3f}  {item.path}{shots}")
     if copy_to or link_to:
         for problem in make_album(best, copy_to or link_to, link=bool(link_to)):
             click.echo(f"emotag: {problem}", err=True)
@@ -290,7 +296,8 @@ def _describe_for_people(d: dict) -> str:
         if face.get("scores"):
             ranked = sorted(face["scores"].items(), key=lambda kv: -kv[1])
             scores = ", ".join(f"{e} {s:.2f}" for e, s in ranked[:3])
-            lines.append(f"  face {i} at {left},{top_} size {width}x{height}: {face['emotion']} ({scores})")
+            eyes = {"open": ", eyes open", "closed": ", eyes closed"}.get(face.get("eyes") or "", ", eyes not told")
+            lines.append(f"  face {i} at {left},{top_} size {width}x{height}: {face['emotion']} ({scores}){eyes}")
         else:
             lines.append(f"  face {i} at {left},{top_} size {width}x{height}: too small to read")
     lines.append(f"  tags: {', '.join(d['tags']) or 'none'}")

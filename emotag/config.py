@@ -10,7 +10,7 @@ from pathlib import Path
 from emotag.emotions import EMOTIONS
 from emotag.metadata import SIDECAR_STYLES
 from emotag.photos import DEFAULT_MAX_SIDE
-from emotag.tags import DEFAULT_LABELS, DEFAULT_MIN_CONFIDENCE, DEFAULT_ROOT
+from emotag.tags import DEFAULT_EYES_CLOSED, DEFAULT_LABELS, DEFAULT_MIN_CONFIDENCE, DEFAULT_ROOT
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -29,6 +29,7 @@ class Config:
     min_confidence: float = DEFAULT_MIN_CONFIDENCE
     root: str = DEFAULT_ROOT
     labels: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_LABELS))
+    eyes_closed: str = DEFAULT_EYES_CLOSED  # [tags] eyes_closed: the closed-eyes keyword; "" for none
     sidecar: str = "darktable"
     jobs: int = 0  # 0: one worker per core
     keep_mtime: bool = False
@@ -57,12 +58,15 @@ def load_config(path: Path | None = None) -> Config:
         raise ConfigError(f"{path}: {error}") from None
     tags = data.pop("tags", {})
     config.root = str(tags.get("root", config.root))
+    if not isinstance(tags.get("eyes_closed", ""), str):
+        raise ConfigError(f"{path}: 'eyes_closed' in [tags] should be a str")
+    config.eyes_closed = tags.get("eyes_closed", config.eyes_closed)
     for emotion, label in tags.get("labels", {}).items():
         if emotion not in EMOTIONS:
             raise ConfigError(f"{path}: unknown emotion '{emotion}' in [tags.labels] (known: {', '.join(EMOTIONS)})")
         config.labels[emotion] = str(label)
     for key, value in data.items():
-        if not hasattr(config, key) or key in ("labels", "root"):
+        if not hasattr(config, key) or key in ("labels", "root", "eyes_closed"):
             raise ConfigError(f"{path}: unknown setting '{key}'")
         expected = type(getattr(config, key))
         if expected is float and isinstance(value, int):
@@ -81,6 +85,8 @@ def check(config: Config, where: str) -> None:
         raise ConfigError(f"{where}: sidecar must be one of {', '.join(SIDECAR_STYLES)}")
     if any(sep in config.root for sep in "|/") or any(sep in v for v in config.labels.values() for sep in "|/"):
         raise ConfigError(f"{where}: tag names may not contain '|' or '/' (they separate levels)")
+    if "/" in config.eyes_closed or (config.eyes_closed and not all(config.eyes_closed.split("|"))):
+        raise ConfigError(f"{where}: eyes_closed may use '|' between levels, but no '/' and no empty level")
 
 
 def as_toml(config: Config) -> str:
@@ -95,6 +101,7 @@ def as_toml(config: Config) -> str:
         "",
         "[tags]",
         f'root = "{config.root}"',
+        f'eyes_closed = "{config.eyes_closed}"  # keyword of photos with closed eyes ("" for none)',
         "",
         "[tags.labels]",
     ]
