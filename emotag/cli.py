@@ -224,7 +224,7 @@ def top(ctx, emotion, paths, count, copy_to, link_to, html_file, as_json, eyes_o
             burst = {"burst": [str(shot.path) for shot in item.burst]} if per_burst else {}
             click.echo(json.dumps({"path": str(item.path), "score": round(item.score, 4)} | burst))
         else:
-            shots = f"  (best of {len(item.burst)} shots)" if item.burst else ""
+            shots = f"  (best of {len(item.burst)} shots)" if len(item.burst) > 1 else ""
             click.echo(f"{item.score:.3f}  {item.path}{shots}")
     if copy_to or link_to:
         for problem in make_album(best, copy_to or link_to, link=bool(link_to)):
@@ -300,7 +300,8 @@ def _describe_for_people(d: dict) -> str:
             lines.append(f"  face {i} at {left},{top_} size {width}x{height}: {face['emotion']} ({scores}){eyes}")
         else:
             lines.append(f"  face {i} at {left},{top_} size {width}x{height}: too small to read")
-    lines.append(f"  tags: {', '.join(d['tags']) or 'none'}")
+    tags = d["tags"] + ([d["eyes_tag"]] if d.get("eyes_tag") else [])
+    lines.append(f"  tags: {', '.join(tags) or 'none'}")
     return "\n".join(lines)
 
 

@@ -26,7 +26,7 @@ class Pick:
     path: Path
     score: float
     faces: list[dict]
-    burst: list[Pick] = field(default_factory=list)  # with per_burst: every shot of its burst, best first
+    burst: list[Pick] = field(default_factory=list)  # with per_burst: every shot of its burst, this one first
 
     @property
     def eyes_open(self) -> bool:
@@ -86,7 +86,7 @@ def best_of_bursts(picks: list[Pick], tagger: Tagger) -> list[Pick]:
             return face_sharpness(grey, [face["box"] for face in pick.faces])
 
         chosen = best_of(members, lambda p: p.eyes_open, lambda p: p.score, sharpness)
-        chosen.burst = [chosen] + [m for m in members if m is not chosen] if len(members) > 1 else []
+        chosen.burst = [chosen] + [m for m in members if m is not chosen]
         best.append(chosen)
     return best
 
@@ -157,7 +157,7 @@ def write_contact_sheet(picks: list[Pick], emotion: str, destination: Path) -> N
     cards = []
     for number, pick in enumerate(picks, 1):
         caption = f"#{number} {html.escape(emotion)} {pick.score:.3f}"
-        if not pick.burst:
+        if len(pick.burst) < 2:
             cards.append(_card(pick, emotion, caption))
             continue
         shots = [_card(pick, emotion, f"{caption} &#9733; pick of {len(pick.burst)} shots", "pick")]
@@ -238,7 +238,8 @@ def describe_photo(path: Path, settings: Settings) -> dict:
             "tagged": record.tagged,
             "model_version": record.model_version or tagger.version,
             "faces": faces,
-            "tags": tagger.labels(emotions, closed),
+            "tags": tagger.labels(emotions),
+            "eyes_tag": tagger.eyes_tag(closed),
             "keywords": record.fields,
         }
     finally:

@@ -90,8 +90,9 @@ class PhotoResult:
     path: str
     status: str
     faces: list[FaceResult] = field(default_factory=list)
-    tags: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)  # the emotion tags (under the emotion root)
     error: str | None = None
+    eyes_tag: str | None = None  # the closed-eyes keyword ("Eyes closed", levels joined by '|'), when written
 
     def to_json(self) -> dict:
         data = asdict(self)
@@ -146,7 +147,11 @@ def known_result(ledger, path: Path, version: str, settings: Settings) -> PhotoR
     if settings.force or ledger is None:
         return None
     done = ledger.is_done(path, version, settings.fingerprint())
-    return PhotoResult(str(path), "unchanged", tags=done.tags) if done else None
+    if not done:
+        return None
+    eyes = settings.scheme.eyes_closed
+    tags = [tag for tag in done.tags if tag != eyes]
+    return PhotoResult(str(path), "unchanged", tags=tags, eyes_tag=eyes if eyes and eyes in done.tags else None)
 
 
 class Tagger:
@@ -259,10 +264,10 @@ class Tagger:
         emotions = photo_emotions(readings, self.settings.min_confidence)
         closed = any(face.get("eyes") == "closed" for face in stored)
         ours = self.keywords(emotions, closed)
-        labels = self.labels(emotions, closed)
+        labels, eyes_tag = self.labels(emotions), self.eyes_tag(closed)
         if record.min_confidence == self.settings.min_confidence and not needs_write(target, record, ours):
-            self._remember(path, "unchanged", labels)
-            return PhotoResult(str(path), "unchanged", tags=labels)
+            self._remember(path, "unchanged", labels, eyes_tag)
+            return PhotoResult(str(path), "unchanged", tags=labels, eyes_tag=eyes_tag)
         if not self.settings.dry_run:
             faces = [
                 {"box_normalised": face["box"], "emotion": r.emotion, "confidence": r.confidence, "scores": r.scores}
@@ -270,8 +275,8 @@ class Tagger:
                 for face, r in zip(stored, readings)
             ]
             self.write(path, target, ours, self._own(emotions, faces))
-        self._remember(path, "tagged", labels)
-        return PhotoResult(str(path), "tagged", tags=labels)
+        self._remember(path, "tagged", labels, eyes_tag)
+        return PhotoResult(str(path), "tagged", tags=labels, eyes_tag=eyes_tag)
 
     def decide_and_write(self, path, target, record, photo, faces, readings, eyes) -> PhotoResult:
         """Decide a freshly read photo's tags and write them with emotag's record."""
@@ -280,7 +285,7 @@ class Tagger:
         known = [r for r in readings if r is not None]
         emotions = photo_emotions(known, settings.min_confidence)
         closed = any(eye is not None and eye.state == "closed" for eye in eyes)
-        labels = self.labels(emotions, closed)
+        labels, eyes_tag = self.labels(emotions), self.eyes_tag(closed)
         if not faces and not record.tagged:
             status = "no_faces"
         elif faces and not known and not record.tagged:
@@ -294,19 +299,21 @@ class Tagger:
                     if reading
                 ]
                 self.write(path, target, self.keywords(emotions, closed), self._own(emotions, stored))
-        self._remember(path, status, labels)
-        return PhotoResult(str(path), status, reported, labels)
+        self._remember(path, status, labels, eyes_tag)
+        return PhotoResult(str(path), status, reported, labels, eyes_tag=eyes_tag)
 
     def keywords(self, emotions: list[str], eyes_closed: bool) -> dict[str, list[str]]:
         """emotag's values for each keyword field: the emotions', then the closed-eyes keyword's."""
         ours = keywords(emotions, self.settings.scheme)
         return combined(ours, eyes_closed_keywords(self.settings.scheme)) if eyes_closed else ours
 
-    def labels(self, emotions: list[str], eyes_closed: bool) -> list[str]:
-        """The photo's tags as `--json` and the summary name them."""
-        labels = [self.settings.scheme.label(e) for e in emotions]
-        closed_label = eyes_closed_label(self.settings.scheme)
-        return labels + [closed_label] if eyes_closed and closed_label else labels
+    def labels(self, emotions: list[str]) -> list[str]:
+        """The photo's emotion tags as `--json` names them."""
+        return [self.settings.scheme.label(e) for e in emotions]
+
+    def eyes_tag(self, eyes_closed: bool) -> str | None:
+        """The closed-eyes keyword as `--json` names it (all its levels), when the photo gets it."""
+        return self.settings.scheme.eyes_closed if eyes_closed and eyes_closed_label(self.settings.scheme) else None
 
     def write(self, path: Path, target: Path, ours: dict[str, list[str]], own: dict) -> None:
         """Write under the photo's lock, merging with its tags as they are now: another emotag process may have
@@ -332,8 +339,9 @@ class Tagger:
             "faces": faces,
         }
 
-    def _remember(self, path: Path, status: str, tags: list[str]) -> None:
+    def _remember(self, path: Path, status: str, tags: list[str], eyes_tag: str | None = None) -> None:
         if self.ledger and not self.settings.dry_run:
+            tags = tags + [eyes_tag] if eyes_tag else tags
             self.ledger.record(path, self.version, status, self.settings.fingerprint(), tags)
 
 
