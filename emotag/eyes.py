@@ -30,7 +30,7 @@ SUPERSAMPLE = 4
 MIN_FACE = 48
 """Faces narrower than this in the image faces are found in (pixels) are not read: an eye is then under 10
 pixels wide."""
-MAX_TURN = 2.5
+MAX_TURN = 3.5
 """A face is not read when the nose is this many times nearer one side of the jaw than the other: turned away,
 one eye hidden."""
 LEFT_EYE, RIGHT_EYE = slice(36, 42), slice(42, 48)
@@ -104,7 +104,13 @@ def aspect_ratio(eye: np.ndarray) -> float:
 
 def eye_patch(grey: np.ndarray, corner_a: np.ndarray, corner_b: np.ndarray) -> np.ndarray:
     """The uint8 (12, 24) patch in which the two eye corners fall on `CORNERS`."""
-    to_patch = similarity(np.array([corner_a, corner_b]), CORNERS * SUPERSAMPLE)
+    # cut from a small region around the eye: Pillow copies the whole image it is given
+    reach = int(np.linalg.norm(corner_b - corner_a)) + 2
+    middle = (corner_a + corner_b) / 2
+    x0, y0 = (max(0, int(v) - reach) for v in middle)
+    grey = grey[y0 : int(middle[1]) + reach, x0 : int(middle[0]) + reach]
+    corners = np.array([corner_a, corner_b]) - (x0, y0)
+    to_patch = similarity(corners, CORNERS * SUPERSAMPLE)
     inverse = np.linalg.inv(np.vstack([to_patch, [0, 0, 1]]))[:2]
     chip = Image.fromarray(grey).transform(
         (PATCH_WIDTH * SUPERSAMPLE, PATCH_HEIGHT * SUPERSAMPLE),
@@ -146,8 +152,13 @@ class EyeReader:
     def landmarks(self, grey: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
         """The 68 landmarks (68, 2) of the face in `box` (left, top, width, height in `grey`'s pixels)."""
         left, top, width, height = (int(round(v)) for v in box)
-        shape = self._landmarks(grey, self._dlib.rectangle(left, top, left + width, top + height))
-        return np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float64)
+        # the predictor is given the face and a margin, not the photo: dlib copies the whole image it is given
+        margin = width // 2
+        x0, y0 = max(0, left - margin), max(0, top - margin)
+        region = np.ascontiguousarray(grey[y0 : top + height + margin, x0 : left + width + margin])
+        rectangle = self._dlib.rectangle(left - x0, top - y0, left - x0 + width, top - y0 + height)
+        shape = self._landmarks(region, rectangle)
+        return np.array([(p.x + x0, p.y + y0) for p in shape.parts()], dtype=np.float64)
 
     def read(self, grey: np.ndarray, box: tuple[int, int, int, int]) -> EyeReading | None:
         """The eyes of the face in `box` (in `grey`'s pixels); None when they cannot be told."""
