@@ -78,6 +78,33 @@ def open_set(reader: EyeReader, finder: FaceFinder, folder: Path) -> dict:
     return {"X": np.array(features), "readable": np.array(readable), "patches": np.array(patches)}
 
 
+def by_face_width(reader: EyeReader, model: dict, widths: list[int]) -> None:
+    """The shipped reading on the faces of ../shared/data/eyes shrunk to each width (pixels of the image faces are
+    found in), in the box of their patch: where a face becomes too small to read. In-sample: the reading was
+    fitted on these faces at their own size."""
+    from PIL import Image
+
+    with open(DATA / "eyes" / "labels.csv", newline="") as table:
+        rows = list(csv.DictReader(table))
+    greys = [(read_photo(DATA / "eyes" / row["file"]).grey, row["eyes"] == "closed") for row in rows]
+    for width in widths:
+        called, truth = [], []
+        for grey, closed in greys:
+            box = patch_box(grey)
+            factor = width / box[2]
+            small = np.asarray(
+                Image.fromarray(grey).resize(
+                    (max(1, round(grey.shape[1] * factor)), max(1, round(grey.shape[0] * factor))),
+                    Image.Resampling.BILINEAR,
+                    reducing_gap=2.0,
+                )
+            )
+            points = reader.landmarks(small, tuple(v * factor for v in box))
+            called.append(logits(model, eye_features(small, points)[None])[0] > model["cut"])
+            truth.append(closed)
+        print("  " + report(f"faces {width} pixels wide", np.array(called), np.array(truth), np.ones(len(truth), bool)))
+
+
 def fit(X: np.ndarray, y: np.ndarray, penalty: float = 30.0, steps: int = 600) -> dict:
     """Logistic regression on each eye (both eyes of a face carry its label), standardised, L2 penalty."""
     eyes = X.reshape(-1, X.shape[-1])
@@ -113,8 +140,15 @@ def main() -> None:
     parser.add_argument("--write", action="store_true", help="with --fit: write emotag/eyes_model.json")
     parser.add_argument("--cut", type=float, default=2.0, help="with --fit: the logit read as closed")
     parser.add_argument("--show-closed", type=Path, help="PNG of the labelled faces' eyes read as closed")
+    parser.add_argument("--widths", help="only: the shipped reading on faces shrunk to these widths (e.g. 32,48,64)")
     args = parser.parse_args()
     reader, finder = EyeReader(), FaceFinder()
+    if args.widths:
+        shipped = json.loads(MODEL_FILE.read_text())
+        model = {k: np.asarray(shipped[k]) for k in ("mean", "spread", "weights", "bias")} | {"cut": shipped["cut"]}
+        print("shipped reading, faces of data/eyes shrunk (in-sample at their own size):")
+        by_face_width(reader, model, [int(w) for w in args.widths.split(",")])
+        return
     data = eyes_set(reader, finder)
     y, found, readable = data["y"], data["found"], data["readable"]
     print(
