@@ -33,6 +33,7 @@ def _settings(ctx: click.Context, **overrides):
         raise click.UsageError(str(error)) from None
     settings = Settings(
         min_confidence=config.min_confidence,
+        thresholds=dict(config.thresholds),
         scheme=TagScheme(config.root, dict(config.labels), config.eyes_closed),
         sidecar=config.sidecar,
         max_side=config.max_side,
@@ -68,8 +69,30 @@ def _progress(total: int, quiet: bool):
     return tqdm(total=total, unit="photo", disable=quiet or not sys.stderr.isatty(), file=sys.stderr, leave=False)
 
 
+def _show_version(ctx: click.Context, param, value: bool) -> None:
+    """`emotag --version`: emotag's version and the expression model's, read from the model card it would load."""
+    if not value or ctx.resilient_parsing:
+        return
+    from emotag import __version__
+    from emotag.expressions import ModelError, model_version
+
+    try:
+        click.echo(f"emotag {__version__}, expression model {model_version()}")
+    except ModelError as error:
+        click.echo(f"emotag {__version__}, no expression model: {error}")
+        ctx.exit(1)
+    ctx.exit(0)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="emotag")
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_show_version,
+    help="Show emotag's version and the expression model's, and exit.",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Log what happens to stderr.")
 def main(verbose: bool) -> None:
     """Read the expressions on the faces in photos and write them as keywords photo managers search."""
@@ -206,6 +229,7 @@ def tag(ctx, paths, dry_run, as_json, force, jobs, min_confidence, sidecar, keep
 @click.pass_context
 def top(ctx, emotion, paths, count, copy_to, link_to, html_file, as_json, eyes_open, per_burst):
     """The N photos in PATHS whose faces show EMOTION most strongly."""
+    from emotag.albums import leave_out_albums
     from emotag.metadata import MetadataError
     from emotag.picker import make_album, rank, write_contact_sheet
 
@@ -213,8 +237,13 @@ def top(ctx, emotion, paths, count, copy_to, link_to, html_file, as_json, eyes_o
         raise click.UsageError("choose one of --copy-to and --link-to")
     settings, _ = _settings(ctx)
     emotion = emotion.lower()
+    photos = leave_out_albums(_photos(paths))  # emotag's own album copies would rank each photo twice
     try:
-        best, errors = rank(_photos(paths), emotion, count, settings, eyes_open=eyes_open, per_burst=per_burst)
+        with _progress(len(photos), quiet=False) as bar:
+            bar.set_description("reading faces", refresh=False)
+            best, errors = rank(
+                photos, emotion, count, settings, looked_at=bar.update, eyes_open=eyes_open, per_burst=per_burst
+            )
     except (RuntimeError, MetadataError) as error:
         _fail_early(error)
     for path, message in errors:
@@ -234,6 +263,30 @@ def top(ctx, emotion, paths, count, copy_to, link_to, html_file, as_json, eyes_o
         write_contact_sheet(best, emotion, html_file)
         click.echo(f"contact sheet: {html_file}", err=True)
     sys.exit(1 if errors else 0)
+
+
+@main.command()
+@paths_argument
+@click.option("--json", "as_json", is_flag=True, help="Print one object per folder, then the total (JSON Lines).")
+@click.option("--sidecar", type=click.Choice(["darktable", "lightroom"]), help="Sidecar name for raw files.")
+@click.pass_context
+def report(ctx, paths, as_json, sidecar):
+    """Count the photos in PATHS per folder and per tag, from emotag's tags in the photos (no model needed)."""
+    from emotag.metadata import Metadata, MetadataError
+    from emotag.report import in_words, make_report
+
+    settings, _ = _settings(ctx, sidecar=sidecar)
+    photos = _photos(paths)
+    try:
+        with Metadata() as metadata, _progress(len(photos), quiet=False) as bar:
+            counted = make_report(photos, metadata, settings.scheme, settings.sidecar, looked_at=bar.update)
+    except (MetadataError, RuntimeError) as error:
+        _fail_early(error)
+    for path, message in counted.errors:
+        click.echo(f"emotag: {shown(path)}: {message}", err=True)
+    for folder in [*counted.folders, counted.total]:
+        click.echo(json.dumps(folder.to_json()) if as_json else in_words(folder, settings.scheme, shown))
+    sys.exit(1 if counted.errors else 0)
 
 
 @main.command()
@@ -309,6 +362,7 @@ def _describe_for_people(d: dict) -> str:
 def show_config():
     """Show where the configuration file is and the settings in effect."""
     from emotag.config import ConfigError, as_toml, config_path, load_config
+    from emotag.expressions import ModelError, model_thresholds
 
     path = config_path()
     try:
@@ -316,7 +370,11 @@ def show_config():
     except ConfigError as error:
         raise click.UsageError(str(error)) from None
     click.echo(f"# {path} ({'found' if path.is_file() else 'not found: these are the defaults'})")
-    click.echo(as_toml(config), nl=False)
+    try:
+        model = model_thresholds()
+    except ModelError:
+        model = {}
+    click.echo(as_toml(config, model), nl=False)
 
 
 @main.command()

@@ -10,7 +10,7 @@ from pathlib import Path
 from emotag.emotions import EMOTIONS
 from emotag.metadata import SIDECAR_STYLES
 from emotag.photos import DEFAULT_MAX_SIDE
-from emotag.tags import DEFAULT_EYES_CLOSED, DEFAULT_LABELS, DEFAULT_MIN_CONFIDENCE, DEFAULT_ROOT
+from emotag.tags import DEFAULT_EYES_CLOSED, DEFAULT_LABELS, DEFAULT_ROOT
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -26,7 +26,8 @@ class ConfigError(Exception):
 class Config:
     """The values `emotag config` shows; each one can be set in the file and most on the command line."""
 
-    min_confidence: float = DEFAULT_MIN_CONFIDENCE
+    min_confidence: float | None = None  # one threshold for every emotion; None: each emotion's own
+    thresholds: dict[str, float] = field(default_factory=dict)  # [thresholds]: the user's, per emotion
     root: str = DEFAULT_ROOT
     labels: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_LABELS))
     eyes_closed: str = DEFAULT_EYES_CLOSED  # [tags] eyes_closed: the closed-eyes keyword; "" for none
@@ -65,10 +66,19 @@ def load_config(path: Path | None = None) -> Config:
         if emotion not in EMOTIONS:
             raise ConfigError(f"{path}: unknown emotion '{emotion}' in [tags.labels] (known: {', '.join(EMOTIONS)})")
         config.labels[emotion] = str(label)
+    thresholds = data.pop("thresholds", {})
+    if not isinstance(thresholds, dict):
+        raise ConfigError(f"{path}: [thresholds] should be a table of emotions and numbers")
+    for emotion, value in thresholds.items():
+        if emotion not in EMOTIONS:
+            raise ConfigError(f"{path}: unknown emotion '{emotion}' in [thresholds] (known: {', '.join(EMOTIONS)})")
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{path}: [thresholds] {emotion} should be a number from 0 to 1")
+        config.thresholds[emotion] = float(value)
     for key, value in data.items():
-        if not hasattr(config, key) or key in ("labels", "root", "eyes_closed"):
+        if not hasattr(config, key) or key in ("labels", "root", "thresholds", "eyes_closed"):
             raise ConfigError(f"{path}: unknown setting '{key}'")
-        expected = type(getattr(config, key))
+        expected = float if key == "min_confidence" else type(getattr(config, key))
         if expected is float and isinstance(value, int):
             value = float(value)
         if not isinstance(value, expected):
@@ -79,8 +89,11 @@ def load_config(path: Path | None = None) -> Config:
 
 
 def check(config: Config, where: str) -> None:
-    if not 0 <= config.min_confidence <= 1:
+    if config.min_confidence is not None and not 0 <= config.min_confidence <= 1:
         raise ConfigError(f"{where}: min_confidence must be between 0 and 1")
+    for emotion, value in config.thresholds.items():
+        if not 0 <= value <= 1:
+            raise ConfigError(f"{where}: [thresholds] {emotion} must be between 0 and 1")
     if config.sidecar not in SIDECAR_STYLES:
         raise ConfigError(f"{where}: sidecar must be one of {', '.join(SIDECAR_STYLES)}")
     if any(sep in config.root for sep in "|/") or any(sep in v for v in config.labels.values() for sep in "|/"):
@@ -89,10 +102,15 @@ def check(config: Config, where: str) -> None:
         raise ConfigError(f"{where}: eyes_closed may use '|' between levels, but no '/' and no empty level")
 
 
-def as_toml(config: Config) -> str:
-    """The effective settings, in the file's own format."""
+def as_toml(config: Config, model: dict[str, float] | None = None) -> str:
+    """The effective settings, in the file's own format; `model` is the shipped model's thresholds."""
+    from emotag.tags import decision_thresholds
+
+    thresholds = decision_thresholds(config.min_confidence, config.thresholds, model or {})
     lines = [
-        f"min_confidence = {config.min_confidence}",
+        f"min_confidence = {config.min_confidence}"
+        if config.min_confidence is not None
+        else "# min_confidence = 0.5  # one threshold for every emotion, over [thresholds]",
         f'sidecar = "{config.sidecar}"',
         f"jobs = {config.jobs}  # 0: one worker per core",
         f"keep_mtime = {str(config.keep_mtime).lower()}",
@@ -106,4 +124,6 @@ def as_toml(config: Config) -> str:
         "[tags.labels]",
     ]
     lines += [f'{emotion} = "{label}"' for emotion, label in config.labels.items()]
+    lines += ["", "[thresholds]  # the score a face's strongest emotion needs for its tag (the model's own unless set)"]
+    lines += [f"{emotion} = {value:g}" for emotion, value in thresholds.items()]
     return "\n".join(lines) + "\n"

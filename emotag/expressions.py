@@ -13,7 +13,7 @@ import logging
 import os
 import sys
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
@@ -35,9 +35,14 @@ class ModelError(RuntimeError):
 
 
 def model_folder() -> Path:
-    """Where the shipped model lives: `$EMOTAG_MODEL_DIR`, else `models/` beside the package."""
+    """Where the shipped model lives: `$EMOTAG_MODEL_DIR`; else the copy an installed emotag carries in
+    `emotag/model/` (made from `models/` when the wheel is built: setup.py); else `models/` of a checkout."""
     override = os.environ.get("EMOTAG_MODEL_DIR")
-    return Path(override) if override else Path(__file__).resolve().parent.parent / "models"
+    if override:
+        return Path(override)
+    package = Path(__file__).resolve().parent
+    bundled = package / "model"
+    return bundled if (bundled / MODEL_CARD_FILE).is_file() else package.parent / "models"
 
 
 @contextmanager
@@ -68,6 +73,7 @@ class ModelInfo:
     runtime: str  # the file the runtime loads: `.tflite`
     temperature: float
     views: tuple[str, ...]
+    thresholds: dict[str, float] = field(default_factory=dict)  # per emotion, chosen for this model
 
     @classmethod
     def read(cls, folder: Path) -> ModelInfo:
@@ -77,7 +83,10 @@ class ModelInfo:
             views = tuple(str(view) for view in data["views"])
             if not views or not set(views) <= set(VIEWS):
                 raise ValueError(f"views must be some of {', '.join(VIEWS)}")
-            return cls(str(data["version"]), str(data["runtime"]), float(data["temperature"]), views)
+            thresholds = {str(e): float(t) for e, t in data.get("thresholds", {}).items()}
+            if not set(thresholds) <= set(EMOTIONS) or not all(0 <= t <= 1 for t in thresholds.values()):
+                raise ValueError("thresholds must be emotions' names with numbers from 0 to 1")
+            return cls(str(data["version"]), str(data["runtime"]), float(data["temperature"]), views, thresholds)
         except FileNotFoundError:
             raise ModelError(f"{path}: the expression model is missing; reinstall emotag") from None
         except (ValueError, KeyError, TypeError) as error:
@@ -87,6 +96,11 @@ class ModelInfo:
 def model_version() -> str:
     """The shipped model's version, from its description alone (cheap: nothing is loaded)."""
     return ModelInfo.read(model_folder()).version
+
+
+def model_thresholds() -> dict[str, float]:
+    """The shipped model's threshold for each emotion's tag, from its description (empty for an older card)."""
+    return ModelInfo.read(model_folder()).thresholds
 
 
 def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:

@@ -39,6 +39,7 @@ OWN_TAGS = (
     "ModelVersion",
     "AnalysisDate",
     "MinConfidence",
+    "Thresholds",
     "EyesVersion",
     "Emotions",
     "Faces",
@@ -79,7 +80,7 @@ class TagRecord:
     emotions: list[str] = field(default_factory=list)
     faces: list[dict] = field(default_factory=list)
     charset: str | None = None  # IPTC:CodedCharacterSet as found
-    min_confidence: float | None = None
+    thresholds: str | None = None  # the decision's thresholds, as `tags.thresholds_text` writes them
     eyes_version: str | None = None  # the eye reading that read the faces' eyes; None: written before eyes
     latin1_iptc: bool = False  # IPTC in a character set other than UTF-8 (declared, or undeclared with text
     # beyond ASCII): ExifTool reads and writes it as Latin-1, and it is written back so
@@ -212,7 +213,7 @@ class Metadata:
             emotions=as_list(data.get("XMP-emotag:Emotions")),
             faces=_faces(data.get("XMP-emotag:Faces")),
             charset=charset,
-            min_confidence=_number(data.get("XMP-emotag:MinConfidence")),
+            thresholds=str(data["XMP-emotag:Thresholds"]) if "XMP-emotag:Thresholds" in data else None,
             eyes_version=str(data["XMP-emotag:EyesVersion"]) if "XMP-emotag:EyesVersion" in data else None,
             latin1_iptc=charset not in (None, "UTF8")
             or (charset is None and any(not str(v).isascii() for k, v in data.items() if k[:5] == "IPTC:")),
@@ -387,7 +388,8 @@ def own_arguments(own: dict) -> list[str]:
     return [
         f"-XMP-emotag:ModelVersion={own['model_version']}",
         f"-XMP-emotag:AnalysisDate={now}",
-        f"-XMP-emotag:MinConfidence={own['min_confidence']}",
+        "-XMP-emotag:MinConfidence=",  # written by 1.2.0 and earlier: one threshold for all, now replaced
+        f"-XMP-emotag:Thresholds={own['thresholds']}",
         f"-XMP-emotag:EyesVersion={own.get('eyes_version') or ''}",
         *list_arguments("XMP-emotag:Emotions", own["emotions"]),
         "-XMP-emotag:Faces=",
@@ -414,13 +416,6 @@ def _faces(value) -> list[dict]:
         return []
     faces = value if isinstance(value, list) else [value]
     return [face for face in faces if isinstance(face, dict)]
-
-
-def _number(value) -> float | None:
-    try:
-        return None if value is None else float(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def _charset(value) -> str | None:

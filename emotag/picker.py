@@ -3,22 +3,17 @@ shot of each burst, make an album, draw a contact sheet."""
 
 from __future__ import annotations
 
-import base64
-import html
-import io
-import os
-import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from PIL import Image, ImageOps
+from PIL import Image
 
 from emotag.emotions import EMOTIONS
 from emotag.metadata import MetadataError, metadata_target
-from emotag.photos import PhotoError, displayed_size, is_raw, read_photo
+from emotag.photos import PhotoError, displayed_size, read_photo
 from emotag.pipeline import PhotoFaces, Settings, Tagger, check_photo, describe, faces_from_record, read_faces
-
-THUMBNAIL = 360
+from emotag.tags import FaceReading, photo_emotions
 
 
 @dataclass
@@ -26,6 +21,7 @@ class Pick:
     path: Path
     score: float
     faces: list[dict]
+    tags: list[str] = field(default_factory=list)  # the emotion tags its faces give it, under the settings
     burst: list[Pick] = field(default_factory=list)  # with per_burst: every shot of its burst, this one first
 
     @property
@@ -39,6 +35,7 @@ def rank(
     emotion: str,
     count: int,
     settings: Settings,
+    looked_at: Callable[[], None] | None = None,
     eyes_open: bool = False,
     per_burst: bool = False,
 ) -> tuple[list[Pick], list]:
@@ -47,17 +44,19 @@ def rank(
     Scores come from emotag's tags where a photo carries them, so ranking a tagged album needs no model (photos
     tagged before emotag read eyes are read now when eyes matter). Photos without faces are left out. With
     `eyes_open`, so is every photo in which a readable face has its eyes closed; with `per_burst`, every shot of
-    a burst but its best.
+    a burst but its best. `looked_at` is called once per photo read (a progress bar's step).
     """
     picks, errors = [], []
     tagger = Tagger(settings)
     try:
         for looked in read_faces(tagger, photos, need_eyes=eyes_open or per_burst):
+            if looked_at:
+                looked_at()
             if looked.error:
                 errors.append((looked.path, looked.error))
             elif looked.faces:
-                score = max(face["scores"][emotion] for face in looked.faces)
-                picks.append(Pick(looked.path, score, looked.faces))
+                tags = photo_tags(looked.faces, settings, tagger.thresholds)
+                picks.append(Pick(looked.path, strength(looked.faces, emotion), looked.faces, tags))
         if per_burst:
             picks = best_of_bursts(picks, tagger)
     finally:
@@ -91,106 +90,30 @@ def best_of_bursts(picks: list[Pick], tagger: Tagger) -> list[Pick]:
     return best
 
 
+def strength(faces: list[dict], emotion: str) -> float:
+    """How strongly a photo shows `emotion`: its strongest face for it (what `top` ranks by)."""
+    return max((face["scores"][emotion] for face in faces), default=0.0)
+
+
+def photo_tags(faces: list[dict], settings: Settings, thresholds: dict[str, float]) -> list[str]:
+    """The labels emotag tags a photo with for these faces' scores, as `emotag tag` decides them."""
+    readings = [FaceReading.from_scores([face["scores"][e] for e in EMOTIONS]) for face in faces]
+    return [settings.scheme.label(e) for e in photo_emotions(readings, thresholds)]
+
+
 def make_album(picks: list[Pick], folder: Path, link: bool) -> list[str]:
-    """Copy or symbolically link the picks into `folder`, numbered best first; returns problems, one line each."""
-    folder.mkdir(parents=True, exist_ok=True)
-    problems = []
-    for rank_number, pick in enumerate(picks, 1):
-        destination = folder / f"{rank_number:03d}_{pick.path.name}"
-        try:
-            if destination.exists() or destination.is_symlink():
-                destination.unlink()
-            if link:
-                os.symlink(pick.path.resolve(), destination)
-            else:
-                shutil.copy2(pick.path, destination)
-        except OSError as error:
-            problems.append(f"{destination}: {error.strerror or error}")
-    return problems
+    """Copy or symbolically link the picks into `folder`, numbered best first, replacing what emotag put there
+    before (`emotag.albums`); returns problems, one line each."""
+    from emotag.albums import make_album as put_into_album
 
-
-def thumbnail_data(path: Path) -> str:
-    """A small upright JPEG of the photo, as a data: URL for a self-contained HTML page."""
-    if is_raw(path):
-        from emotag.metadata import Metadata
-
-        with Metadata() as metadata:
-            preview, _ = metadata.preview(path)
-        source = io.BytesIO(preview)
-    else:
-        source = path
-    with Image.open(source) as image:
-        image.draft("RGB", (THUMBNAIL * 2, THUMBNAIL * 2))
-        upright = ImageOps.exif_transpose(image).convert("RGB")
-        upright.thumbnail((THUMBNAIL, THUMBNAIL))
-        buffer = io.BytesIO()
-        upright.save(buffer, "JPEG", quality=85)
-    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
-def _face_box(face: dict, emotion: str) -> str:
-    """A face's box on a thumbnail, labelled with its score and, when they were read, its eyes."""
-    x, y, w, h = face["box"]
-    eyes = {"open": " eyes open", "closed": " eyes closed"}.get(face.get("eyes") or "", "")
-    kind = " closed" if face.get("eyes") == "closed" else ""
-    return (
-        f'<div class="box{kind}" style="left:{x * 100:.2f}%;top:{y * 100:.2f}%;width:{w * 100:.2f}%;'
-        f'height:{h * 100:.2f}%"><span>{face["scores"][emotion]:.2f}{eyes}</span></div>'
-    )
-
-
-def _card(pick: Pick, emotion: str, caption: str, kind: str = "") -> str:
-    try:
-        image = thumbnail_data(pick.path)
-    except (OSError, PhotoError, MetadataError, Image.DecompressionBombError):
-        image = ""
-    boxes = "".join(_face_box(face, emotion) for face in pick.faces)
-    return (
-        f'<figure class="{kind}"><div class="photo"><img src="{image}" alt="">{boxes}</div>'
-        f"<figcaption>{caption}<br>{html.escape(pick.path.name)}</figcaption></figure>"
-    )
+    return put_into_album([pick.path for pick in picks], folder, link)
 
 
 def write_contact_sheet(picks: list[Pick], emotion: str, destination: Path) -> None:
-    """An HTML page of thumbnails, each face boxed and labelled with its score and eyes; a burst's shots
-    together, its pick marked."""
-    cards = []
-    for number, pick in enumerate(picks, 1):
-        caption = f"#{number} {html.escape(emotion)} {pick.score:.3f}"
-        if len(pick.burst) < 2:
-            cards.append(_card(pick, emotion, caption))
-            continue
-        shots = [_card(pick, emotion, f"{caption} &#9733; pick of {len(pick.burst)} shots", "pick")]
-        shots += [
-            _card(shot, emotion, f"{html.escape(emotion)} {shot.score:.3f}, not picked", "shot")
-            for shot in pick.burst[1:]
-        ]
-        cards.append(f'<section class="burst">{"".join(shots)}</section>')
-    page = f"""<!doctype html>
-<html><head><meta charset="utf-8"><title>emotag: top {len(picks)} {html.escape(emotion)}</title>
-<style>
-body {{ font-family: sans-serif; background: #222; color: #eee; }}
-main {{ display: flex; flex-wrap: wrap; gap: 12px; }}
-figure {{ margin: 0; width: {THUMBNAIL}px; }}
-.photo {{ position: relative; display: inline-block; }}
-.photo img {{ display: block; max-width: {THUMBNAIL}px; }}
-.box {{ position: absolute; border: 2px solid #ffd400; box-sizing: border-box; }}
-.box.closed {{ border-color: #ff4d4d; }}
-.box.closed span {{ background: #ff4d4d; }}
-.burst {{ display: flex; gap: 6px; padding: 6px; border: 1px solid #666; }}
-figure.pick {{ outline: 3px solid #4dd17a; }}
-figure.shot {{ opacity: 0.6; }}
-.box span {{ position: absolute; top: -1.3em; left: -2px; background: #ffd400; color: #000; font-size: 12px;
-  padding: 0 3px; }}
-figcaption {{ font-size: 13px; margin-top: 4px; word-break: break-all; }}
-</style></head>
-<body><h1>Top {len(picks)}: {html.escape(emotion)}</h1><main>
-{chr(10).join(cards)}
-</main></body></html>
-"""
-    temporary = destination.with_name(f".{destination.name}.tmp")
-    temporary.write_text(page, encoding="utf-8")
-    temporary.replace(destination)
+    """An HTML page of thumbnails, each face boxed and labelled with its score: `emotag.sheet`."""
+    from emotag.sheet import write_contact_sheet as write
+
+    write(picks, emotion, destination)
 
 
 def describe_photo(path: Path, settings: Settings) -> dict:
@@ -230,7 +153,7 @@ def describe_photo(path: Path, settings: Settings) -> dict:
         if record.tagged:
             emotions = record.emotions
         else:
-            shown = {f["emotion"] for f in faces if f["confidence"] >= settings.min_confidence}
+            shown = {f["emotion"] for f in faces if f["confidence"] >= tagger.thresholds[f["emotion"]]}
             emotions = [e for e in EMOTIONS if e in shown]
         closed = any(f["eyes"] == "closed" for f in faces)
         return {

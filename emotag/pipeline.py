@@ -32,15 +32,16 @@ from emotag.metadata import (
 )
 from emotag.photos import DEFAULT_MAX_SIDE, Photo, PhotoError, is_photo, read_photo
 from emotag.tags import (
-    DEFAULT_MIN_CONFIDENCE,
     FaceReading,
     TagScheme,
     combined,
+    decision_thresholds,
     eyes_closed_keywords,
     eyes_closed_label,
     keywords,
     merge,
     photo_emotions,
+    thresholds_text,
 )
 from emotag.timing import describe as describe_stages
 from emotag.timing import stage, stage_seconds
@@ -55,7 +56,8 @@ STATUSES = ("tagged", "unchanged", "no_faces", "skipped", "error")
 class Settings:
     """Everything a run can be told; the defaults are emotag's documented choices."""
 
-    min_confidence: float = DEFAULT_MIN_CONFIDENCE
+    min_confidence: float | None = None  # one threshold for every emotion, over `thresholds` and the model's
+    thresholds: dict[str, float] = field(default_factory=dict)  # the user's own, per emotion
     scheme: TagScheme = field(default_factory=TagScheme)
     sidecar: str = "darktable"
     max_side: int = DEFAULT_MAX_SIDE
@@ -67,8 +69,9 @@ class Settings:
     def fingerprint(self) -> str:
         """The settings that decide what a photo's tags are: a photo done under others is looked at again."""
         labels = ",".join(f"{e}={self.scheme.label(e)}" for e in EMOTIONS)
+        own = ",".join(f"{e}={self.thresholds[e]}" for e in EMOTIONS if e in self.thresholds)
         eyes = f"|eyes {eyes_version()}={self.scheme.eyes_closed}"  # a photo read before eyes were: once more
-        return f"{self.min_confidence}|{self.scheme.root}|{labels}|{self.sidecar}{eyes}"
+        return f"{self.min_confidence}|{own}|{self.scheme.root}|{labels}|{self.sidecar}{eyes}"
 
 
 @dataclass
@@ -158,10 +161,11 @@ class Tagger:
     """The models and the ExifTool process, loaded once, and the steps that use them."""
 
     def __init__(self, settings: Settings, ledger=None):
-        from emotag.expressions import model_version
+        from emotag.expressions import model_thresholds, model_version
 
         self.settings = settings
         self.version = model_version()  # cheap: the network loads only when a face needs it
+        self.thresholds = decision_thresholds(settings.min_confidence, settings.thresholds, model_thresholds())
         self.metadata = Metadata(keep_mtime=settings.keep_mtime)
         self.ledger = ledger
         self._finder: FaceFinder | None = None
@@ -261,11 +265,11 @@ class Tagger:
         """
         stored = faces_from_record(record)
         readings = [FaceReading.from_scores([face["scores"][e] for e in EMOTIONS]) for face in stored]
-        emotions = photo_emotions(readings, self.settings.min_confidence)
+        emotions = photo_emotions(readings, self.thresholds)
         closed = any(face.get("eyes") == "closed" for face in stored)
         ours = self.keywords(emotions, closed)
         labels, eyes_tag = self.labels(emotions), self.eyes_tag(closed)
-        if record.min_confidence == self.settings.min_confidence and not needs_write(target, record, ours):
+        if record.thresholds == thresholds_text(self.thresholds) and not needs_write(target, record, ours):
             self._remember(path, "unchanged", labels, eyes_tag)
             return PhotoResult(str(path), "unchanged", tags=labels, eyes_tag=eyes_tag)
         if not self.settings.dry_run:
@@ -283,7 +287,7 @@ class Tagger:
         settings = self.settings
         reported = [face_result(face, reading, eye) for face, reading, eye in zip(faces, readings, eyes)]
         known = [r for r in readings if r is not None]
-        emotions = photo_emotions(known, settings.min_confidence)
+        emotions = photo_emotions(known, self.thresholds)
         closed = any(eye is not None and eye.state == "closed" for eye in eyes)
         labels, eyes_tag = self.labels(emotions), self.eyes_tag(closed)
         if not faces and not record.tagged:
@@ -333,7 +337,7 @@ class Tagger:
     def _own(self, emotions: list[str], faces: list[dict]) -> dict:
         return {
             "model_version": self.version,
-            "min_confidence": self.settings.min_confidence,
+            "thresholds": thresholds_text(self.thresholds),
             "eyes_version": eyes_version(),
             "emotions": emotions,
             "faces": faces,

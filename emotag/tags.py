@@ -1,11 +1,14 @@
 """Decide the tags: which emotions a photo gets, and the keywords that say so in each photo manager's field.
 
 A photo gets an emotion's tag when at least one readable face shows that emotion as its strongest, with at least
-the minimum confidence.
+that emotion's threshold. One threshold for all would treat a rare, hard emotion like an easy one: the shipped
+model's card carries a threshold per emotion, chosen on labelled real photos (`bench/real_photos.py`); the
+user's file can set any of them, and `--min-confidence` sets one for all.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from emotag.emotions import EMOTIONS
@@ -52,10 +55,25 @@ class FaceReading:
         return cls(emotion, named[emotion], named)
 
 
-def photo_emotions(readings: list[FaceReading], min_confidence: float) -> list[str]:
-    """The emotions the photo is tagged with, in FER2013 order."""
-    shown = {r.emotion for r in readings if r.confidence >= min_confidence}
+def photo_emotions(readings: list[FaceReading], thresholds: Mapping[str, float]) -> list[str]:
+    """The emotions the photo is tagged with, in FER2013 order: a face's strongest, from its threshold on."""
+    shown = {r.emotion for r in readings if r.confidence >= thresholds[r.emotion]}
     return [emotion for emotion in EMOTIONS if emotion in shown]
+
+
+def decision_thresholds(
+    min_confidence: float | None, own: Mapping[str, float], model: Mapping[str, float]
+) -> dict[str, float]:
+    """Each emotion's threshold: one for all when given (`--min-confidence`), else the user's own for that
+    emotion, else the model card's, else `DEFAULT_MIN_CONFIDENCE`."""
+    if min_confidence is not None:
+        return {emotion: float(min_confidence) for emotion in EMOTIONS}
+    return {emotion: float(own.get(emotion, model.get(emotion, DEFAULT_MIN_CONFIDENCE))) for emotion in EMOTIONS}
+
+
+def thresholds_text(thresholds: Mapping[str, float]) -> str:
+    """The thresholds as emotag's record keeps them: `angry=0.6 disgust=0.7 ...`, FER2013 order."""
+    return " ".join(f"{emotion}={thresholds[emotion]:g}" for emotion in EMOTIONS)
 
 
 def keywords(emotions: list[str], scheme: TagScheme) -> dict[str, list[str]]:

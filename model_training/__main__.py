@@ -57,7 +57,8 @@ def calibrate(models: Path, val: data.FaceSet) -> float:
     from emotag.expressions import MODEL_CARD_FILE, ExpressionModel
 
     model = ExpressionModel(models)
-    temperature = fit_temperature(model.logits(val.images), val.labels)
+    # Fitted to the crowd's top choice where the crowd voted: a confidence says how often it agrees.
+    temperature = fit_temperature(model.logits(val.images), data.crowd_majority(val))
     card = json.loads((models / MODEL_CARD_FILE).read_text())
     card["temperature"] = round(temperature, 4)
     (models / MODEL_CARD_FILE).write_text(json.dumps(card, indent=2) + "\n")
@@ -95,7 +96,8 @@ def member_plan(args: argparse.Namespace) -> list[list[Stage]]:
             previous = stages[-1].run / "best.keras"
             seed = args.seed + k + 100 * (cycle - 1)
             teachers = tuple(stage.run / "best.keras" for stage in stages) if args.distill else ()
-            stages.append(Stage(folder / f"cycle-{cycle}", epochs[k], seed, RESTART_LEARNING_RATE, previous, teachers))
+            restart = args.restart_epochs or epochs[k]
+            stages.append(Stage(folder / f"cycle-{cycle}", restart, seed, RESTART_LEARNING_RATE, previous, teachers))
         plan.append(stages)
     return plan
 
@@ -123,6 +125,7 @@ def command_train(args: argparse.Namespace) -> None:
                 start_from=stage.start_from,
                 teachers=stage.teachers,
                 views=tuple(args.views),
+                label_share=args.label_share,
             )
             for stage in stages
         ]
@@ -136,6 +139,7 @@ def command_train(args: argparse.Namespace) -> None:
         "cycles": args.cycles,
         "snapshots": args.snapshots,
         "distill": args.distill,
+        "label_share": args.label_share,
     }
     model = members[0] if len(members) == 1 else ensemble(members)
     publish(model, args, val_set, extra)
@@ -229,10 +233,16 @@ def main(argv: list[str] | None = None) -> None:
         "--cycles", type=int, default=1, help="learning-rate cycles per network: each restarts from the last's best"
     )
     train.add_argument(
+        "--restart-epochs", type=int, help="epochs of each warm restart (cycle 2 on); default: as --epochs"
+    )
+    train.add_argument(
         "--snapshots", action="store_true", help="average every cycle's best network, not only the last cycle's"
     )
     train.add_argument(
         "--distill", action="store_true", help="each restart also learns from the earlier cycles' readings of a face"
+    )
+    train.add_argument(
+        "--label-share", type=float, default=0.1, help="FER2013's label's share of each target; the crowd has the rest"
     )
     train.add_argument("--version", required=True, help="the exported model's version, e.g. 1.2.0")
     train.add_argument("--views", nargs="+", choices=VIEWS, default=list(VIEWS), help="views of a face averaged")

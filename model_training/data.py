@@ -45,6 +45,45 @@ class FaceSet:
         return FaceSet(self.images[keep], self.labels[keep], votes, not_face)
 
 
+def faces_only(faces: FaceSet) -> FaceSet:
+    """Drop the images the FER+ crowd called "not a face" (151 of FER2013's 28,709 training images)."""
+    return faces if faces.not_face is None else faces.subset(~faces.not_face)
+
+
+def soft_targets(faces: FaceSet, label_share: float) -> np.ndarray:
+    """What the crowd saw in each face: the FER+ vote shares over the seven emotions, plus `label_share` of
+    FER2013's own label.
+
+    Ten people per face are the truth a tag is for; FER2013's single label agrees with their top choice on only
+    65% of faces. Votes for contempt, "unknown" and "not a face" are left out of the shares (FER2013 has no such
+    class); faces with no vote among the seven keep FER2013's label alone. A small share of the label breaks the
+    crowd's near-ties towards it and keeps fear and disgust, which the crowd seldom picks, readable.
+    """
+    targets = np.eye(len(EMOTIONS), dtype=np.float32)[faces.labels]
+    if faces.votes is None or label_share >= 1:
+        return targets
+    totals = faces.votes.sum(axis=1, keepdims=True)
+    voted = totals[:, 0] > 0
+    share = np.divide(faces.votes, totals, out=np.zeros_like(faces.votes), where=totals > 0)
+    targets[voted] = label_share * targets[voted] + (1 - label_share) * share[voted]
+    return targets
+
+
+def crowd_majority(faces: FaceSet) -> np.ndarray:
+    """The crowd's top choice for each face as a target (N, 7): ties split evenly, FER2013's label where no vote.
+
+    A confidence of 0.8 should mean that the crowd's majority says so for eight faces in ten: the temperature is
+    fitted to this, and calibration is measured against it.
+    """
+    targets = np.eye(len(EMOTIONS), dtype=np.float32)[faces.labels]
+    if faces.votes is None:
+        return targets
+    voted = faces.votes.sum(axis=1) > 0
+    top = (faces.votes == faces.votes.max(axis=1, keepdims=True)).astype(np.float32)
+    targets[voted] = top[voted] / top[voted].sum(axis=1, keepdims=True)
+    return targets
+
+
 def load(source: str | Path, split: str) -> FaceSet:
     """Load `split` ("train", "val" or "test") from a folder of `.npz` archives, a `fer2013.csv`, or image folders."""
     source = Path(source)

@@ -15,8 +15,11 @@ ECE_BINS = 15
 
 def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, bins: int = ECE_BINS) -> float:
     """Mean gap between confidence and accuracy over equal-width confidence bins, weighted by bin size."""
-    confidence = probs.max(axis=1)
-    correct = probs.argmax(axis=1) == labels
+    return calibration_error(probs.max(axis=1), probs.argmax(axis=1) == labels, bins)
+
+
+def calibration_error(confidence: np.ndarray, correct: np.ndarray, bins: int = ECE_BINS) -> float:
+    """The gap between how sure readings are and how often they are right, over equal-width confidence bins."""
     edges = np.linspace(0, 1, bins + 1)
     which = np.clip(np.digitize(confidence, edges[1:-1]), 0, bins - 1)
     gap = 0.0
@@ -28,13 +31,18 @@ def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, bins: int 
 
 
 def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
-    """The temperature that minimises the negative log-likelihood of `labels` (a 1-D search, coarse then fine)."""
+    """The temperature that minimises the negative log-likelihood of `labels` (a 1-D search, coarse then fine).
+
+    `labels` are class indices (N,) or target distributions (N, 7), such as the crowd's vote shares: a
+    confidence of 0.7 should then mean that seven people in ten would say so.
+    """
+    targets = np.eye(logits.shape[1])[labels] if labels.ndim == 1 else labels
 
     def nll(t: float) -> float:
         scaled = logits / t
         scaled = scaled - scaled.max(axis=1, keepdims=True)
         log_probs = scaled - np.log(np.exp(scaled).sum(axis=1, keepdims=True))
-        return float(-log_probs[np.arange(len(labels)), labels].mean())
+        return float(-(targets * log_probs).sum(axis=1).mean())
 
     grid = np.exp(np.linspace(np.log(0.1), np.log(10.0), 93))
     best = grid[np.argmin([nll(t) for t in grid])]
@@ -71,6 +79,13 @@ def metrics(probs: np.ndarray, labels: np.ndarray, votes: np.ndarray | None = No
     }
     if votes is not None:
         figures["crowd"] = crowd_figures(predicted, predicted_four, labels, votes)
+        voted = votes.sum(axis=1) > 0
+        top = votes.max(axis=1, keepdims=True)
+        # Right when the reading is one of the crowd's top choices (ties count for each class tied).
+        right = votes[np.arange(len(labels)), predicted] == top[:, 0]
+        figures["crowd"]["ece_15"] = calibration_error(probs[voted].max(axis=1), right[voted])
+        shares = votes[voted] / votes[voted].sum(axis=1, keepdims=True)
+        figures["crowd"]["share_error"] = float(np.abs(probs[voted] - shares).sum(axis=1).mean() / 2)
     return figures
 
 
@@ -84,6 +99,7 @@ def crowd_figures(predicted: np.ndarray, predicted_four: np.ndarray, labels: np.
     """
     rows = np.arange(len(labels))
     voted = votes.sum(axis=1) > 0
+    crowd_top = votes.argmax(axis=1)
     top = votes.max(axis=1)
     label_top, model_top = votes[rows, labels] == top, votes[rows, predicted] == top
     four = np.array([EMOTIONS.index(e) for e in CASE_STUDY])
@@ -104,6 +120,11 @@ def crowd_figures(predicted: np.ndarray, predicted_four: np.ndarray, labels: np.
         "model_differs_from_label": int(differ.sum()),
         "crowd_sides_with_model": float(model_top[differ].mean()) if differ.any() else 0.0,
         "crowd_sides_with_label": float(label_top[differ].mean()) if differ.any() else 0.0,
+        "crowd_recall": {
+            emotion: float(model_top[voted & (crowd_top == i)].mean()) if (voted & (crowd_top == i)).any() else 0.0
+            for i, emotion in enumerate(EMOTIONS)
+        },
+        "crowd_support": {emotion: int((voted & (crowd_top == i)).sum()) for i, emotion in enumerate(EMOTIONS)},
     }
 
 
@@ -129,8 +150,11 @@ def threshold_table(probs: np.ndarray, labels: np.ndarray, thresholds=(0.3, 0.4,
 
 def report(figures: dict) -> str:
     """The figures as text for a terminal and the model card."""
-    lines = [
-        f"faces {figures['faces']}",
+    lines = [f"faces {figures['faces']}"]
+    if "crowd" in figures:
+        agreement = figures["crowd"]["model_is_crowd_top_7"]
+        lines.append(f"agreement with the FER+ crowd's majority, 7 classes: {agreement:.4f}")
+    lines += [
         f"accuracy, 7 classes: {figures['accuracy_7']:.4f}",
         f"accuracy, 4 classes ({', '.join(CASE_STUDY)}): {figures['accuracy_4']:.4f}",
         f"expected calibration error (15 bins): {figures['ece_15']:.4f}",
@@ -155,6 +179,10 @@ def report(figures: dict) -> str:
             f" (4 classes: {crowd['model_is_crowd_top_4']:.4f})",
             f"  where the model and the label differ ({crowd['model_differs_from_label']} faces): sides with the model"
             f" {crowd['crowd_sides_with_model']:.4f}, with the label {crowd['crowd_sides_with_label']:.4f}",
+            f"  calibration against the crowd: ECE (15 bins) {crowd['ece_15']:.4f},"
+            f" mean distance from the vote shares {crowd['share_error']:.4f}",
+            "  recall of each class the crowd chose: "
+            + ", ".join(f"{e} {crowd['crowd_recall'][e]:.3f} ({crowd['crowd_support'][e]})" for e in EMOTIONS),
         ]
     return "\n".join(lines)
 

@@ -13,31 +13,15 @@ import numpy as np
 import tensorflow as tf
 
 from emotag.crops import prepare_crops
-from emotag.emotions import EMOTIONS
+from emotag.emotions import CROP_SIZE, EMOTIONS
 from emotag.expressions import VIEWS, softmax, view
-from model_training.data import FaceSet
+from model_training.data import FaceSet, faces_only, soft_targets
+from model_training.degrade import degrade
 from model_training.model import augmenter, build_model
 
 log = logging.getLogger("model_training")
 FINISHED = "finished"
 """Written into a run's folder when its training ends, so that running the command again moves on."""
-
-
-def soft_targets(faces: FaceSet, ferplus_weight: float) -> np.ndarray:
-    """FER2013's label, blended with the FER+ crowd's vote share where the crowd voted.
-
-    The FER2013 labels are noisy (the crowd agrees with only 63% of them); a share of the crowd's opinion is
-    label smoothing that knows which confusions are plausible. The label still dominates, because the model is
-    judged on FER2013's own labels.
-    """
-    targets = np.eye(len(EMOTIONS), dtype=np.float32)[faces.labels]
-    if faces.votes is None or ferplus_weight <= 0:
-        return targets
-    totals = faces.votes.sum(axis=1, keepdims=True)
-    voted = totals[:, 0] > 0
-    share = np.divide(faces.votes, totals, out=np.zeros_like(faces.votes), where=totals > 0)
-    targets[voted] = (1 - ferplus_weight) * targets[voted] + ferplus_weight * share[voted]
-    return targets
 
 
 def teacher_predictions(teachers: list[Path], faces: FaceSet, views: tuple[str, ...], cache: Path) -> np.ndarray:
@@ -90,13 +74,26 @@ def erase_patch(images: tf.Tensor, seed: int) -> tf.Tensor:
     return tf.where(inside, tf.zeros_like(images), images)
 
 
-def training_batches(faces: FaceSet, targets: np.ndarray, weights: np.ndarray, batch_size: int, seed: int):
-    """A shuffled, augmented tf.data pipeline of (crops, soft targets, sample weights)."""
-    crops = prepare_crops(faces.images)
+def training_batches(faces: FaceSet, targets: np.ndarray, sample_weights: np.ndarray, batch_size: int, seed: int):
+    """A shuffled, augmented tf.data pipeline of (crops, soft targets, sample weights).
+
+    Each batch is moved (mirror, tilt, zoom, shift) and degraded as real photos degrade faces on its raw grey
+    levels, then standardised by `prepare_crops`, the very function the runtime calls, and partly blanked out.
+    """
     augment = augmenter(seed)
-    data = tf.data.Dataset.from_tensor_slices((crops, targets, weights[faces.labels]))
-    data = data.shuffle(len(crops), seed=seed, reshuffle_each_iteration=True).batch(batch_size, drop_remainder=True)
-    data = data.map(lambda x, y, w: (erase_patch(augment(x, training=True), seed), y, w), num_parallel_calls=1)
+    rng = np.random.default_rng(seed)
+
+    def degrade_and_prepare(batch: np.ndarray) -> np.ndarray:
+        return prepare_crops(degrade(batch[..., 0], rng))
+
+    def prepared(x: tf.Tensor) -> tf.Tensor:
+        crops = tf.numpy_function(degrade_and_prepare, [augment(x, training=True)], tf.float32, stateful=True)
+        return tf.ensure_shape(crops, [None, CROP_SIZE, CROP_SIZE, 1])
+
+    raw = faces.images.astype(np.float32)[..., np.newaxis]
+    data = tf.data.Dataset.from_tensor_slices((raw, targets, sample_weights))
+    data = data.shuffle(len(raw), seed=seed, reshuffle_each_iteration=True).batch(batch_size, drop_remainder=True)
+    data = data.map(lambda x, y, w: (erase_patch(prepared(x), seed), y, w), num_parallel_calls=1, deterministic=True)
     return data.prefetch(2)
 
 
@@ -107,7 +104,7 @@ def train(
     epochs: int = 50,
     batch_size: int = 128,
     learning_rate: float = 2e-3,
-    ferplus_weight: float = 0.2,
+    label_share: float = 0.1,
     class_weight_power: float = 0.5,
     patience: int = 12,
     seed: int = 1234,
@@ -129,8 +126,10 @@ def train(
         log.info("%s finished earlier: using its best.keras", out)
         return keras.models.load_model(out / "best.keras")
     keras.utils.set_random_seed(seed)
-    train_set = train_set.subset(~train_set.not_face) if train_set.not_face is not None else train_set
-    weights = class_weights(train_set.labels, class_weight_power)
+    train_set = faces_only(train_set)
+    val_set = faces_only(val_set)
+    targets = soft_targets(train_set, label_share)
+    weights = class_weights(targets.argmax(axis=1), class_weight_power)
     log.info(
         "training on %d faces, validating on %d; class weights %s",
         len(train_set),
@@ -138,13 +137,12 @@ def train(
         dict(zip(EMOTIONS, np.round(weights, 2).tolist())),
     )
 
-    targets = soft_targets(train_set, ferplus_weight)
     if teachers:
         taught = teacher_predictions(list(teachers), train_set, views, out / "teacher.npy")
         targets = (1 - teacher_weight) * targets + teacher_weight * taught
-    batches = training_batches(train_set, targets, weights, batch_size, seed)
-    val_targets = np.eye(len(EMOTIONS), dtype=np.float32)[val_set.labels]
-    val_data = (prepare_crops(val_set.images), val_targets)
+    batches = training_batches(train_set, targets, weights[targets.argmax(axis=1)], batch_size, seed)
+    # Validation is judged against the crowd alone: val_accuracy is agreement with its top choice.
+    val_data = (prepare_crops(val_set.images), soft_targets(val_set, 0.0))
 
     steps = epochs * (len(train_set) // batch_size)
     schedule = keras.optimizers.schedules.CosineDecay(

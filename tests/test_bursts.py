@@ -179,7 +179,7 @@ def test_top_per_burst_keeps_the_best_shot_of_each_burst(bursts, tmp_path):
     assert picks["c_alone.jpg"] == ["c_alone.jpg"]  # taken a second after burst a, but another photo
     assert sorted(p.name.split("_", 1)[1] for p in links.iterdir()) == sorted(picks)
     page = html.read_text()
-    assert page.count("pick of 3 shots") == 1 and page.count("pick of 2 shots") == 1
+    assert page.count("a burst of 3 shots") == 1 and page.count("a burst of 2 shots") == 1
     assert "eyes closed" in page
 
     run_emotag("tag", str(album), check=True)

@@ -7,10 +7,20 @@ import shutil
 import pytest
 
 from emotag.metadata import Metadata, MetadataError, metadata_target
-from emotag.tags import HIERARCHICAL, SUBJECT, FaceReading, TagScheme, keywords, merge, photo_emotions
+from emotag.tags import (
+    HIERARCHICAL,
+    SUBJECT,
+    FaceReading,
+    TagScheme,
+    decision_thresholds,
+    keywords,
+    merge,
+    photo_emotions,
+    thresholds_text,
+)
 from tests.conftest import HAPPY_PHOTO, SAMPLES, exiftool_tags
 
-OWN = {"model_version": "test", "min_confidence": 0.5, "emotions": ["happy"], "faces": []}
+OWN = {"model_version": "test", "thresholds": "angry=0.5", "emotions": ["happy"], "faces": []}
 
 
 def test_sidecar_names(tmp_path):
@@ -80,5 +90,21 @@ def test_a_photo_gets_each_emotion_shown_confidently_by_any_face():
         return FaceReading(emotion, confidence, {})
 
     readings = [face("sad", 0.4), face("happy", 0.9), face("happy", 0.6), face("surprise", 0.55)]
-    assert photo_emotions(readings, 0.5) == ["happy", "surprise"]
-    assert photo_emotions(readings, 0.95) == []
+    assert photo_emotions(readings, decision_thresholds(0.5, {}, {})) == ["happy", "surprise"]
+    assert photo_emotions(readings, decision_thresholds(0.95, {}, {})) == []
+
+
+def test_each_emotion_has_its_own_threshold_and_one_for_all_overrides_them():
+    def face(emotion, confidence):
+        return FaceReading(emotion, confidence, {})
+
+    readings = [face("sad", 0.45), face("happy", 0.9), face("angry", 0.6)]
+    model = {"sad": 0.4, "angry": 0.7, "happy": 0.8}
+    assert photo_emotions(readings, decision_thresholds(None, {}, model)) == ["happy", "sad"]
+    assert photo_emotions(readings, decision_thresholds(None, {"angry": 0.55, "happy": 0.95}, model)) == [
+        "angry",
+        "sad",
+    ]
+    assert photo_emotions(readings, decision_thresholds(0.5, {"sad": 0.1}, model)) == ["angry", "happy"]
+    assert decision_thresholds(None, {}, {})["neutral"] == 0.5  # an older model card names none
+    assert thresholds_text(decision_thresholds(None, {}, model)).startswith("angry=0.7 disgust=0.5 fear=0.5 happy=0.8")

@@ -83,7 +83,7 @@ def test_file_names_reach_exiftool_as_absolute_paths_never_as_options(tmp_path, 
 
 
 def _own() -> dict:
-    return {"model_version": "test", "min_confidence": 0.5, "emotions": [], "faces": []}
+    return {"model_version": "test", "thresholds": "angry=0.5", "emotions": [], "faces": []}
 
 
 def test_an_xmp_bomb_in_a_sidecar_is_not_expanded(tmp_path):

@@ -158,3 +158,50 @@ def test_ensemble_of_one_network_twice_reads_faces_as_that_network(tmp_path):
     faces = fake_faces(20)[0]
     alone, twice = ExpressionModel(model_folder()).logits(faces), ExpressionModel(models).logits(faces)
     assert np.allclose(alone, twice, atol=1e-3)
+
+
+def test_targets_are_the_crowds_vote_shares_with_a_share_of_the_label():
+    # columns: angry, disgust, fear, happy, sad, surprise, neutral
+    votes = np.zeros((3, 7), np.float32)
+    votes[0, [3, 5]] = 8, 2  # the crowd: happy, some surprise; FER2013 says surprise
+    votes[2, 6] = 1  # one vote among the seven (the other nine went to contempt, unknown, not a face)
+    faces = data.FaceSet(np.zeros((3, 48, 48), np.uint8), np.array([5, 4, 0]), votes)
+    targets = data.soft_targets(faces, 0.1)
+    assert np.allclose(targets[0], [0, 0, 0, 0.72, 0, 0.1 + 0.18, 0])
+    assert np.allclose(targets[1], np.eye(7)[4])  # no vote among the seven: FER2013's label alone
+    assert np.allclose(targets[2], 0.1 * np.eye(7)[0] + 0.9 * np.eye(7)[6])
+    assert np.allclose(data.soft_targets(faces, 0.0)[0], votes[0] / 10)
+    not_face = data.faces_only(data.FaceSet(faces.images, faces.labels, votes, np.array([False, True, False])))
+    assert len(not_face) == 2 and not_face.labels.tolist() == [5, 0]
+
+
+def test_degradations_change_faces_as_photos_do_and_repeat_with_the_seed():
+    from model_training.degrade import CHANCE, degrade
+
+    faces = fake_faces(256)[0].astype(np.float32) + 40
+    once, again = degrade(faces, np.random.default_rng(7)), degrade(faces, np.random.default_rng(7))
+    assert np.array_equal(once, again) and not np.array_equal(once, degrade(faces, np.random.default_rng(8)))
+    assert once.shape == faces.shape and once.min() >= 0 and once.max() <= 255 and np.all(once == np.round(once))
+    changed = np.abs(once - faces).mean(axis=(1, 2)) > 1
+    untouched = np.prod([1 - p for p in CHANCE.values()])
+    assert abs(changed.mean() - (1 - untouched)) < 0.1, "about as many faces degraded as the chances say"
+    assert np.array_equal(degrade(faces[:0], np.random.default_rng(0)), faces[:0])
+
+
+def test_calibration_is_measured_and_fitted_against_the_crowds_top_choice():
+    rng = np.random.default_rng(3)
+    probs = rng.dirichlet(np.ones(7) * 0.5, 4000)
+    top = np.array([rng.choice(7, p=p) for p in probs])  # the crowd's top choice, as often as the model says
+    votes = np.zeros((4000, 7), np.float32)
+    votes[np.arange(4000), top] = 6
+    votes[np.arange(4000), (top + 1) % 7] = 4
+    faces = data.FaceSet(np.zeros((4000, 48, 48), np.uint8), rng.integers(0, 7, 4000), votes)
+    assert np.array_equal(data.crowd_majority(faces).argmax(axis=1), top)
+    assert 1.8 < fit_temperature(np.log(probs) * 2, data.crowd_majority(faces)) < 2.2  # twice too sharp
+    crowd = metrics(probs, faces.labels, votes)["crowd"]
+    overconfident = metrics(probs**3 / (probs**3).sum(axis=1, keepdims=True), faces.labels, votes)["crowd"]
+    assert crowd["ece_15"] < 0.03 < overconfident["ece_15"]
+    assert 0.35 < crowd["model_is_crowd_top_7"] < 0.75 and crowd["share_error"] > 0
+    assert set(crowd["crowd_recall"]) == set(EMOTIONS) and sum(crowd["crowd_support"].values()) == crowd["faces"]
+    tied = data.FaceSet(faces.images[:1], np.array([0]), np.array([[5, 0, 0, 5, 0, 0, 0]], np.float32))
+    assert np.allclose(data.crowd_majority(tied), [[0.5, 0, 0, 0.5, 0, 0, 0]])

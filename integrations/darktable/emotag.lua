@@ -82,8 +82,8 @@ dt.preferences.register(MODULE, "command", "file",
 
 dt.preferences.register(MODULE, "min_confidence", "float",
   _("emotag: minimum confidence"),
-  _("tag an emotion only when a face shows it with at least this confidence (0 to 1)"),
-  0.5, 0.0, 1.0, 0.05)
+  _("tag an emotion only when a face shows it with at least this confidence (0 to 1); 0: each emotion's own threshold"),
+  0.0, 0.0, 1.0, 0.05)
 
 dt.preferences.register(MODULE, "tag_on_import", "bool",
   _("emotag: tag images on import"),
@@ -324,6 +324,7 @@ end
 
 local function confidence_option()
   local confidence = dt.preferences.read(MODULE, "min_confidence", "float")
+  if confidence <= 0 then return nil end  -- emotag's own threshold for each emotion
   return string.format("--min-confidence=%.2f", confidence)
 end
 

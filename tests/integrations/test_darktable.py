@@ -8,6 +8,7 @@ from pathlib import Path
 
 from PIL import Image
 
+from emotag.emotions import EMOTIONS
 from tests.conftest import HAPPY_PHOTO, NEUTRAL_PHOTO, NO_FACE_PHOTOS, exiftool_tags, json_lines, run_emotag
 
 ROOT_TAG = "Emotion"
@@ -56,7 +57,8 @@ def test_script_tags_untagged_photos_in_darktable_and_in_their_files(album, dark
         written = exiftool_tags(photo, "XMP-lr:HierarchicalSubject").get("XMP-lr:HierarchicalSubject", [])
         written = {written} if isinstance(written, str) else set(written)
         assert emotion_tags(report.tags(photo.name)) == written, f"darktable and {photo.name} disagree"
-    assert exiftool_tags(photos[0], "XMP-emotag:MinConfidence") == {"XMP-emotag:MinConfidence": 0.85}
+    thresholds = exiftool_tags(photos[0], "XMP-emotag:Thresholds")["XMP-emotag:Thresholds"]
+    assert thresholds == " ".join(f"{emotion}=0.85" for emotion in EMOTIONS)
     tagged = sum(1 for photo in photos if emotion_tags(report.tags(photo.name)))
     assert report.value("tagged") == str(tagged)
     summary = f"emotag: 3 images: {tagged} tagged, {3 - tagged} without emotion tags, 0 errors"

@@ -52,7 +52,7 @@ end
 function EmotagCommand.tagWords(emotag, paths, options)
   local words = { emotag, "tag", "--json", "--sidecar", "lightroom" }
   if options.dryRun then words[#words + 1] = "--dry-run" end
-  if options.minConfidence then
+  if options.minConfidence and options.minConfidence > 0 then
     words[#words + 1] = string.format("--min-confidence=%.2f", options.minConfidence)
   end
   return withPaths(words, paths)

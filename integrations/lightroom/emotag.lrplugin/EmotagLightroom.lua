@@ -35,7 +35,7 @@ local function settings()
   local prefs = LrPrefs.prefsForPlugin()
   local emotag = prefs.emotagPath
   if emotag == nil or emotag == "" then emotag = "emotag" end
-  return emotag, tonumber(prefs.minConfidence) or 0.5
+  return emotag, tonumber(prefs.minConfidence) or 0
 end
 
 -- run emotag; returns its stdout, whether it exited with 0, and its complaint if it made one

@@ -8,7 +8,7 @@ local LrView = import "LrView"
 
 local function sectionsForTopOfDialog(f, _)
   local prefs = LrPrefs.prefsForPlugin()
-  if prefs.minConfidence == nil then prefs.minConfidence = 0.5 end
+  if prefs.minConfidence == nil then prefs.minConfidence = 0 end
   return {
     {
       title = "emotag",
@@ -27,7 +27,7 @@ local function sectionsForTopOfDialog(f, _)
         f:edit_field { value = LrView.bind("minConfidence"), min = 0, max = 1, precision = 2, width_in_digits = 4 },
       },
       f:static_text {
-        title = "A face gets an emotion keyword when emotag reads it with at least this confidence.",
+        title = "A face gets an emotion keyword when emotag reads it with at least this confidence (0: each emotion's own).",
       },
     },
   }
