@@ -74,8 +74,9 @@ def photo_link(photo: Path, page: Path) -> str:
 
 
 def face_label(face: dict, emotion: str) -> str:
-    """The text beside one face's box: its score for the emotion ranked, and its eyes when they were read."""
-    eyes = {"open": " · eyes open", "closed": " · eyes closed"}.get(face.get("eyes") or "", "")
+    """The text beside one face's box: its score for the emotion ranked, and "eyes closed" when they are (open
+    eyes, the usual case, add nothing: a crowd's labels must still find room beside their faces)."""
+    eyes = " eyes closed" if face.get("eyes") == "closed" else ""
     return f"{face['scores'][emotion]:.2f}{eyes}"
 
 
