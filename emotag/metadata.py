@@ -92,13 +92,18 @@ class TagRecord:
         return self.model_version is not None
 
 
-def metadata_target(photo: Path, sidecar_style: str = "darktable") -> Path:
+def metadata_target(photo: Path, sidecar_style: str = "darktable", always: bool = False) -> Path:
     """The file that holds a photo's tags: the photo itself, or for raw files (but DNG) an XMP sidecar.
 
     darktable and digiKam name sidecars `IMG_1.CR2.xmp`, Lightroom `IMG_1.xmp`; an existing Lightroom sidecar is
-    updated whatever the style, so a Lightroom user's own sidecar stays the one that counts.
+    updated whatever the style, so a Lightroom user's own sidecar stays the one that counts. With `always`, every
+    photo that would carry its tags inside gets a sidecar instead, named `IMG_1.JPG.xmp` whatever the style: the
+    JPEG of a raw+JPEG pair must not share `IMG_1.xmp` with its raw file.
     """
-    if not is_raw(photo) or photo.suffix.lower() in EMBEDDED_RAW:
+    embedded = not is_raw(photo) or photo.suffix.lower() in EMBEDDED_RAW
+    if always and embedded:
+        return through_link(photo.with_name(photo.name + ".xmp"))
+    if embedded:
         return through_link(photo)
     lightroom = photo.with_suffix(".xmp")
     if sidecar_style == "lightroom" or lightroom.is_file():
@@ -174,7 +179,7 @@ class Metadata:
                 raise
             output = self._execute(args)
         if self._tool.last_status:
-            why = _first_error(self.stderr) or _json_warning(output)
+            why = _first_error(self.stderr) or in_plain_words(_json_warning(output))
             raise MetadataError(why or "ExifTool failed")
         return output
 
@@ -454,8 +459,38 @@ def _json_warning(output: str) -> str:
 def _first_error(text: str) -> str:
     for line in text.splitlines():
         if line.startswith("Error"):
-            return line.split(" - ")[0].removeprefix("Error: ").strip()
-    return text.strip().splitlines()[0] if text.strip() else ""
+            return in_plain_words(line.split(" - ")[0].removeprefix("Error: ").strip())
+    return in_plain_words(text.strip().splitlines()[0]) if text.strip() else ""
+
+
+PLAIN_WORDS = (
+    (r"File is empty", "the file is empty (0 bytes)"),
+    (
+        r"Not a valid (\w+) \(looks more like an? (\w+)\)",
+        r"not a \1 file, though its name says so: it looks like a \2 (rename it to its real type)",
+    ),
+    (r"Not a valid (\w+)", r"not a valid \1 file: damaged, or another format than its name says"),
+    (r"File format error", "its contents are damaged, or it is not a photo at all"),
+    (r"Unknown file type", "its contents are not a photo format emotag knows"),
+    (r"XMP format error", "its XMP metadata is not well-formed; left unchanged so none of it is lost"),
+    (r"(Can't currently write|Writing of .* not)", "emotag cannot write keywords into this kind of file"),
+    (r"(File not found|Error opening file)", "file vanished or cannot be opened"),
+    (r"Error (renaming|creating|writing)", "cannot write beside it (a full disk, or no permission on its folder)"),
+    (r"(Truncated|Corrupted)", "the file is damaged: it stops short"),
+)
+"""ExifTool's messages as a photographer reads them (its own words go to the log, `emotag -v`)."""
+
+
+def in_plain_words(message: str) -> str:
+    """ExifTool's message for a person: a known one in plain words, another as ExifTool said it."""
+    import re
+
+    for pattern, words in PLAIN_WORDS:
+        found = re.match(pattern, message)
+        if found:
+            log.info("ExifTool said: %s", message)
+            return found.expand(words)
+    return message
 
 
 def short_temporary(target: Path) -> Path:

@@ -7,6 +7,7 @@ files are read through the preview JPEG the camera embedded, which ExifTool extr
 from __future__ import annotations
 
 import io
+import logging
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,10 +21,18 @@ MAX_PIXELS = 250_000_000
 """Larger images are refused before decoding: a few-kilobyte PNG can claim 60,000 x 60,000 pixels."""
 
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+log = logging.getLogger("emotag")
 
 
 class PhotoError(Exception):
     """A photo that cannot be read; the message says why, for a person."""
+
+
+def damaged(error: BaseException) -> str:
+    """Why a photo's image data cannot be decoded, for a photographer rather than in the decoder's words."""
+    if "truncated" in str(error).lower():
+        return "the image data stops short: the file is incomplete (a copy or download that did not finish?)"
+    return "the image data is damaged and cannot be decoded"
 
 
 @dataclass
@@ -95,9 +104,10 @@ def decode(source: Path | io.BytesIO, max_side: int, name: Path) -> Photo:
     except MemoryError:
         raise PhotoError("not enough memory to decode it") from None
     except Image.UnidentifiedImageError:
-        raise PhotoError("not an image Pillow can read") from None
+        raise PhotoError("not an image: damaged, or not the format its name says") from None
     except (OSError, SyntaxError, ValueError) as error:
-        raise PhotoError(f"cannot decode: {error}") from None
+        log.info("%s: Pillow: %s", name, error)  # the decoder's own words, for an operator (emotag -v)
+        raise PhotoError(damaged(error)) from None
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
     if grey.size != size:
         grey = grey.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)

@@ -116,13 +116,31 @@ def write_contact_sheet(picks: list[Pick], emotion: str, destination: Path) -> N
     write(picks, emotion, destination)
 
 
+def looked_at(path: Path, version: str) -> str | None:
+    """How `emotag tag` left a photo that carries no tags ("no_faces", "skipped"), or None if it never did.
+
+    Such a photo gets no record of its own (nothing is written into a photo without a face), so the ledger says.
+    """
+    from emotag.ledger import Ledger, LedgerError
+
+    try:
+        ledger = Ledger()
+    except LedgerError:
+        return None
+    try:
+        done = ledger.is_done(path, version)
+    finally:
+        ledger.close()
+    return done.status if done else None
+
+
 def describe_photo(path: Path, settings: Settings) -> dict:
     """Everything `emotag show` tells about one photo, as plain data."""
     tagger = Tagger(settings)
     try:
         try:
             check_photo(path)
-            record = tagger.metadata.read(metadata_target(path, settings.sidecar))
+            record = tagger.metadata.read(metadata_target(path, settings.sidecar, settings.sidecar_always))
             if record.tagged:
                 looked = PhotoFaces(path, faces_from_record(record))
             else:
@@ -154,11 +172,12 @@ def describe_photo(path: Path, settings: Settings) -> dict:
             emotions = record.emotions
         else:
             shown = {f["emotion"] for f in faces if f["confidence"] >= tagger.thresholds[f["emotion"]]}
-            emotions = [e for e in EMOTIONS if e in shown]
+            emotions = settings.scheme.written([e for e in EMOTIONS if e in shown])
         closed = any(f["eyes"] == "closed" for f in faces)
         return {
             "path": str(path),
             "tagged": record.tagged,
+            "status": "tagged" if record.tagged else looked_at(path, tagger.version),
             "model_version": record.model_version or tagger.version,
             "faces": faces,
             "tags": tagger.labels(emotions),

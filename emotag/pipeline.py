@@ -19,7 +19,7 @@ import numpy as np
 
 from emotag.emotions import EMOTIONS
 from emotag.eyes import EyeReader, EyeReading, eyes_version
-from emotag.faces import Face, FaceFinder
+from emotag.faces import DEFAULT_MIN_FACE, Face, FaceFinder
 from emotag.locks import photo_lock, remove_leftovers
 from emotag.metadata import (
     Metadata,
@@ -61,17 +61,29 @@ class Settings:
     scheme: TagScheme = field(default_factory=TagScheme)
     sidecar: str = "darktable"
     max_side: int = DEFAULT_MAX_SIDE
-    min_face: int = 32
+    min_face: int = DEFAULT_MIN_FACE
     keep_mtime: bool = False
     force: bool = False
     dry_run: bool = False
+    sidecar_always: bool = False  # an XMP sidecar for every photo, so that no original is ever modified
+    exclude: tuple[str, ...] = ()  # folders and files to leave alone, beside emotag.exclusions.LEFT_ALONE
 
     def fingerprint(self) -> str:
         """The settings that decide what a photo's tags are: a photo done under others is looked at again."""
         labels = ",".join(f"{e}={self.scheme.label(e)}" for e in EMOTIONS)
         own = ",".join(f"{e}={self.thresholds[e]}" for e in EMOTIONS if e in self.thresholds)
+        choices = [self.scheme.choices(), "sidecar_always" if self.sidecar_always else ""]  # "" by default
         eyes = f"|eyes {eyes_version()}={self.scheme.eyes_closed}"  # a photo read before eyes were: once more
-        return f"{self.min_confidence}|{own}|{self.scheme.root}|{labels}|{self.sidecar}{eyes}"
+        return (
+            f"{self.min_confidence}|{own}|{self.scheme.root}|{labels}|{self.sidecar}"
+            + "".join(f"|{choice}" for choice in choices if choice)
+            + eyes
+        )
+
+    def exclusions(self):
+        from emotag.exclusions import Exclusions
+
+        return Exclusions(self.exclude)
 
 
 @dataclass
@@ -104,31 +116,42 @@ class PhotoResult:
         return data
 
 
-def find_photos(paths: Iterable[Path]) -> Iterator[Path]:
+def find_photos(paths: Iterable[Path], exclusions=None) -> Iterator[Path]:
     """Photos under `paths`: files as given, folders walked recursively, each photo once.
 
-    Hidden files and folders are skipped, and symbolic links found in a folder are not followed (so a link out of
-    the tree, or a loop, is never walked); a link named on the command line is. A folder that cannot be listed is
-    yielded itself, so that it is reported like a photo that cannot be read.
+    Hidden files and folders are skipped, and so are the folders and files `exclusions` leaves alone (by default
+    those NAS systems and photo managers keep for themselves: `emotag.exclusions`); symbolic links found in a
+    folder are not followed (so a link out of the tree, or a loop, is never walked); a link named on the command
+    line is. A folder that cannot be listed is yielded itself, so that it is reported like a photo that cannot be
+    read.
     """
+    from emotag.exclusions import Exclusions
+
+    exclusions = exclusions or Exclusions()
     seen: set[str] = set()
     for path in paths:
-        for photo in _walk(path) if path.is_dir() else [path]:
+        for photo in _walk(path, exclusions) if path.is_dir() else [path]:
             key = os.path.realpath(photo)
             if key not in seen:
                 seen.add(key)
                 yield photo
 
 
-def _walk(folder: Path) -> Iterator[Path]:
+def _walk(folder: Path, exclusions) -> Iterator[Path]:
     unlisted: list[OSError] = []
     for root, folders, files in os.walk(folder, onerror=unlisted.append, followlinks=False):
         yield from (Path(error.filename) for error in unlisted)
         unlisted.clear()
-        folders[:] = sorted(f for f in folders if not f.startswith(".") and not os.path.islink(os.path.join(root, f)))
+        below = os.path.relpath(root, folder)
+
+        def left_alone(name: str, root=root, below=below) -> bool:
+            inside = name if below == "." else f"{below}/{name}"
+            return name.startswith(".") or exclusions.leaves_out(name, inside, os.path.join(root, name))
+
+        folders[:] = sorted(f for f in folders if not left_alone(f) and not os.path.islink(os.path.join(root, f)))
         for name in sorted(files):
             path = Path(root, name)
-            if not name.startswith(".") and is_photo(path) and not path.is_symlink():
+            if not left_alone(name) and is_photo(path) and not path.is_symlink():
                 yield path
     yield from (Path(error.filename) for error in unlisted)
 
@@ -254,7 +277,7 @@ class Tagger:
     def read_tags(self, path: Path) -> tuple[Path, TagRecord]:
         """The file that holds the photo's tags, and what it holds now."""
         check_photo(path)
-        target = metadata_target(path, self.settings.sidecar)
+        target = metadata_target(path, self.settings.sidecar, self.settings.sidecar_always)
         with naming_sidecar(path, target):
             return target, self.metadata.read(target)
 
@@ -265,7 +288,7 @@ class Tagger:
         """
         stored = faces_from_record(record)
         readings = [FaceReading.from_scores([face["scores"][e] for e in EMOTIONS]) for face in stored]
-        emotions = photo_emotions(readings, self.thresholds)
+        emotions = self.settings.scheme.written(photo_emotions(readings, self.thresholds))
         closed = any(face.get("eyes") == "closed" for face in stored)
         ours = self.keywords(emotions, closed)
         labels, eyes_tag = self.labels(emotions), self.eyes_tag(closed)
@@ -287,7 +310,7 @@ class Tagger:
         settings = self.settings
         reported = [face_result(face, reading, eye) for face, reading, eye in zip(faces, readings, eyes)]
         known = [r for r in readings if r is not None]
-        emotions = photo_emotions(known, self.thresholds)
+        emotions = settings.scheme.written(photo_emotions(known, self.thresholds))
         closed = any(eye is not None and eye.state == "closed" for eye in eyes)
         labels, eyes_tag = self.labels(emotions), self.eyes_tag(closed)
         if not faces and not record.tagged:
@@ -322,7 +345,7 @@ class Tagger:
     def write(self, path: Path, target: Path, ours: dict[str, list[str]], own: dict) -> None:
         """Write under the photo's lock, merging with its tags as they are now: another emotag process may have
         written them since they were read, and a killed one may have left a temporary file."""
-        with photo_lock(path), naming_sidecar(path, target):
+        with photo_lock(path, on_wait=lambda: log.warning(waiting_message(path))), naming_sidecar(path, target):
             for attempt in (1, 2):
                 for removed in remove_leftovers(leftovers(target)):
                     log.info("%s: removed %s, left by an interrupted write", path, removed.name)
@@ -347,6 +370,14 @@ class Tagger:
         if self.ledger and not self.settings.dry_run:
             tags = tags + [eyes_tag] if eyes_tag else tags
             self.ledger.record(path, self.version, status, self.settings.fingerprint(), tags)
+
+
+def waiting_message(path: Path) -> str:
+    """What a person is told while emotag waits for another program to finish writing a photo."""
+    from emotag.locks import WAIT_SECONDS
+
+    shown = os.fsencode(path).decode("utf-8", "backslashreplace").encode("unicode_escape").decode("ascii")
+    return f"{shown}: another program is writing this photo; waiting up to {WAIT_SECONDS:g} s"
 
 
 @contextlib.contextmanager

@@ -65,13 +65,13 @@ def labels_present(record: TagRecord, scheme: TagScheme) -> list[str]:
 
 
 def read_records(
-    photos: Iterable[Path], metadata: Metadata, sidecar: str
+    photos: Iterable[Path], metadata: Metadata, sidecar: str, sidecar_always: bool = False
 ) -> Iterator[tuple[Path, TagRecord | None, str | None]]:
     """Each photo's record, or the reason it could not be read."""
     for photo in photos:
         try:
             check_photo(photo)
-            yield photo, metadata.read(metadata_target(photo, sidecar)), None
+            yield photo, metadata.read(metadata_target(photo, sidecar, sidecar_always)), None
         except (PhotoError, MetadataError, OSError) as error:
             yield photo, None, describe(error)
 
@@ -82,11 +82,12 @@ def make_report(
     scheme: TagScheme,
     sidecar: str = "darktable",
     looked_at: Callable[[], None] | None = None,
+    sidecar_always: bool = False,
 ) -> Report:
     """Count the photos per folder and per tag; `looked_at` is called once per photo (a progress bar's step)."""
     folders: dict[str, FolderReport] = {}
     errors = []
-    for photo, record, error in read_records(photos, metadata, sidecar):
+    for photo, record, error in read_records(photos, metadata, sidecar, sidecar_always):
         folder = folders.setdefault(str(photo.parent), FolderReport(str(photo.parent)))
         folder.photos += 1
         if error:

@@ -30,14 +30,27 @@ KEYWORD_FIELDS = (SUBJECT, HIERARCHICAL, TAGS_LIST, IPTC_KEYWORDS)
 
 @dataclass(frozen=True)
 class TagScheme:
-    """The keyword root and the leaf label of each emotion (configurable, English by default)."""
+    """The keyword root and the leaf label of each emotion (configurable, English by default); the emotions never
+    written (`leave_out`, e.g. neutral); and whether the keywords stand alone, without the root above them."""
 
     root: str = DEFAULT_ROOT
     labels: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_LABELS))
+    leave_out: frozenset[str] = frozenset()
+    flat: bool = False
     eyes_closed: str = DEFAULT_EYES_CLOSED
 
     def label(self, emotion: str) -> str:
         return self.labels.get(emotion, emotion.capitalize())
+
+    def written(self, emotions: list[str]) -> list[str]:
+        """The emotions of `emotions` that are written as keywords (those left out are still scored and stored)."""
+        return [emotion for emotion in emotions if emotion not in self.leave_out]
+
+    def choices(self) -> str:
+        """The choices beside root and labels, for the ledger's fingerprint: empty for the defaults, so a ledger
+        from before these choices existed stays valid."""
+        parts = [f"leave_out={','.join(sorted(self.leave_out))}"] if self.leave_out else []
+        return "|".join(parts + (["flat"] if self.flat else []))
 
 
 @dataclass
@@ -78,9 +91,12 @@ def thresholds_text(thresholds: Mapping[str, float]) -> str:
 
 def keywords(emotions: list[str], scheme: TagScheme) -> dict[str, list[str]]:
     """The values emotag puts in each keyword field for these emotions; empty lists when there are none."""
+    emotions = scheme.written(emotions)
     if not emotions:
         return {name: [] for name in KEYWORD_FIELDS}
     labels = [scheme.label(e) for e in emotions]
+    if scheme.flat:  # every field holds the bare labels: top-level keywords in the hierarchical fields too
+        return {name: list(labels) for name in KEYWORD_FIELDS}
     return {
         SUBJECT: labels,
         HIERARCHICAL: [scheme.root] + [f"{scheme.root}|{label}" for label in labels],

@@ -9,11 +9,11 @@ from emotag.ledger import Ledger
 from emotag.locks import photo_lock
 from emotag.metadata import Metadata, MetadataError, metadata_target
 from emotag.photos import is_photo
-from emotag.pipeline import describe
+from emotag.pipeline import describe, log, waiting_message
 
 
 def untag_photos(
-    photos: Iterable[Path], metadata: Metadata, sidecar: str, dry_run: bool = False
+    photos: Iterable[Path], metadata: Metadata, sidecar: str, dry_run: bool = False, sidecar_always: bool = False
 ) -> Iterator[tuple[Path, str, str | None]]:
     """(photo, "untagged" | "not_tagged" | "error", message) for each photo."""
     ledger = None if dry_run else Ledger()
@@ -23,8 +23,8 @@ def untag_photos(
                 raise FileNotFoundError(photo)
             if not is_photo(photo):
                 raise MetadataError(f"not a photo format emotag reads ({photo.suffix or 'no suffix'})")
-            target = metadata_target(photo, sidecar)
-            with photo_lock(photo):  # no emotag writes this photo meanwhile (see emotag/locks.py)
+            target = metadata_target(photo, sidecar, sidecar_always)
+            with photo_lock(photo, on_wait=lambda photo=photo: log.warning(waiting_message(photo))):  # locks.py
                 record = metadata.read(target)
                 if not record.tagged and not any(record.added.values()):
                     yield photo, "not_tagged", None

@@ -37,6 +37,7 @@ from pathlib import Path
 from emotag.metadata import EXIFTOOL_TMP
 from emotag.photos import is_photo
 from emotag.pipeline import PhotoResult, Settings, Tagger, find_photos
+from emotag.words import counted
 
 log = logging.getLogger("emotag")
 
@@ -64,8 +65,9 @@ PNG_END = b"IEND\xaeB`\x82"
 CHECKED_SUFFIXES = JPEG_SUFFIXES | {".png"}
 
 
-def is_candidate(path: Path, roots: Iterable[Path]) -> bool:
-    """Whether a path may be a new photo: a photo format, not hidden, not a temporary or ExifTool's own file."""
+def is_candidate(path: Path, roots: Iterable[Path], exclusions=None) -> bool:
+    """Whether a path may be a new photo: a photo format, not hidden, not a temporary or ExifTool's own file, not
+    in a folder left alone (`emotag.exclusions`: a NAS's thumbnails, the user's `--exclude`)."""
     name = path.name
     if name.endswith(EXIFTOOL_TMP) or name.lower().endswith(TEMPORARY_SUFFIXES) or name.startswith("~$"):
         return False
@@ -76,6 +78,12 @@ def is_candidate(path: Path, roots: Iterable[Path]) -> bool:
             inside = path.relative_to(root).parts
         except ValueError:
             continue
+        if exclusions is None:
+            from emotag.exclusions import Exclusions
+
+            exclusions = Exclusions()
+        if exclusions.leaves_out_any(str(root), inside):
+            return False
         return not any(part.startswith(".") for part in inside) and not reached_through_link(root, inside)
     return False
 
@@ -238,7 +246,7 @@ def _observer_events():
     ]
 
 
-def make_handler(roots: list[Path], arrivals: Arrivals, waker: Waker, gone: set[Path]):
+def make_handler(roots: list[Path], arrivals: Arrivals, waker: Waker, gone: set[Path], exclusions=None):
     """A watchdog handler that notes candidate photos; it never reads a photo or touches the ledger.
 
     A watched folder that is deleted or unmounted goes into `gone`."""
@@ -260,7 +268,7 @@ def make_handler(roots: list[Path], arrivals: Arrivals, waker: Waker, gone: set[
                 path = Path(os.fsdecode(event.dest_path))
             else:
                 path = Path(os.fsdecode(event.src_path))
-            if is_candidate(path, roots) and arrivals.note(path):
+            if is_candidate(path, roots, exclusions) and arrivals.note(path):
                 waker.wake()
 
     return ArrivalsHandler()
@@ -445,9 +453,12 @@ def describe_status(status: dict) -> str:
 
 
 def summary(counts: dict) -> str:
+    from emotag.words import counted
+
     return (
         f"{counts.get('tagged', 0)} tagged, {counts.get('no_faces', 0)} no faces, "
-        f"{counts.get('skipped', 0)} skipped, {counts.get('unchanged', 0)} unchanged, {counts.get('error', 0)} errors"
+        f"{counts.get('skipped', 0)} skipped, {counts.get('unchanged', 0)} unchanged, "
+        f"{counted(counts.get('error', 0), 'error')}"
     )
 
 
@@ -557,7 +568,7 @@ class Watcher:
         self.observer = self._observe()
         caught_up = self.scan(forced=self.settings.force)
         kind = f"polling every {POLL_SECONDS:g} s" if self.polling else "file system events"
-        self.say(f"watching {', '.join(map(str, self.roots))} ({kind}); {caught_up} photos to catch up")
+        self.say(f"watching {', '.join(map(str, self.roots))} ({kind}); {counted(caught_up, 'photo')} to catch up")
         self.state = "catching up" if caught_up else "idle"
         self.save_status()
 
@@ -580,7 +591,7 @@ class Watcher:
             from watchdog.observers import Observer
 
             observer = Observer()
-        handler = make_handler(self.roots, self.arrivals, self.waker, self.gone)
+        handler = make_handler(self.roots, self.arrivals, self.waker, self.gone, self.settings.exclusions())
         for root in self.roots:
             observer.schedule(handler, str(root), recursive=True, event_filter=_observer_events())
         observer.daemon = True
@@ -590,7 +601,7 @@ class Watcher:
     def scan(self, forced: bool = False) -> int:
         """Queue every photo under the folders that the ledger does not know as done (catch-up, rescan)."""
         count = 0
-        for photo in find_photos(self.roots):
+        for photo in find_photos(self.roots, self.settings.exclusions()):
             if forced:
                 self._forced.add(photo)
             if forced or not self.is_done(photo):
@@ -636,7 +647,7 @@ class Watcher:
             self._lose_folders()
         if self.rescan:
             self.rescan = False
-            self.say(f"events were lost; looked through the folders again: {self.scan()} photos queued")
+            self.say(f"events were lost; looked through the folders again: {counted(self.scan(), 'photo')} queued")
         self._take_settled()
         while self.backlog and self.workers.has_room(len(self.backlog)) and not self.stopping:
             self.workers.submit(self._next_batch())

@@ -95,3 +95,49 @@ def test_recall_on_hand_boxed_photos_at_their_size_and_at_12_megapixels():
     for row in rows:
         recall, false_faces = float(row[-4]), int(row[-2])
         assert recall >= 0.95 and false_faces <= 2, row
+
+
+def close_ups(tmp_path, finder) -> dict[str, tuple]:
+    """The happy sample's face as photographers and film editors frame it: filling the frame, tilted, tiny."""
+    upright = Image.open(SAMPLES / HAPPY_PHOTO).convert("RGB")
+    left, top, width, height = finder.find(read_photo(SAMPLES / HAPPY_PHOTO))[0].box
+    # cut at the brows and the chin, as a tight crop or a film still is: HOG's window no longer fits
+    tight = upright.crop((left + width * 0.12, top + height * 0.2, left + width * 0.88, top + height * 0.95))
+    made = {
+        "fills the frame": tight.resize((900, round(900 * tight.height / tight.width))),
+        "small film still": tight.resize((46, round(46 * tight.height / tight.width)), Image.Resampling.BOX),
+        "tilted head": upright.crop((left - width, top - height, left + 2 * width, top + 2 * height)).rotate(
+            45, resample=Image.Resampling.BICUBIC, fillcolor=(90, 90, 90)
+        ),
+    }
+    paths = {}
+    for name, image in made.items():
+        path = tmp_path / f"{name.replace(' ', '-')}.jpg"
+        image.save(path, quality=92)
+        paths[name] = (path, image.size)
+    return paths
+
+
+def test_a_face_filling_the_frame_a_tilted_head_and_a_tiny_still_are_found_and_read(tmp_path, finder):
+    from emotag.expressions import classify_crops
+
+    for name, (path, (width, height)) in close_ups(tmp_path, finder).items():
+        faces = [face for face in finder.find(read_photo(path)) if face.readable]
+        assert len(faces) == 1, name
+        left, top, w, h = faces[0].box
+        assert left >= 0 and top >= 0 and left + w <= width and top + h <= height, (name, faces[0].box)
+        assert w * h > 0.1 * width * height, f"{name}: the box should cover the face, not a corner"
+        scores = classify_crops(faces[0].crop[np.newaxis])[0]
+        assert scores.argmax() == 3, f"{name}: the smile should still read as happy, got {scores.round(2)}"
+
+
+def test_close_up_views_map_back_to_the_photos_own_pixels():
+    from emotag.faces import CloseUp
+
+    grey = np.zeros((300, 200), np.uint8)
+    for tilt in (0.0, 22.0, -22.0):
+        view = CloseUp(grey, tilt)
+        corners = np.array([[0.0, 0.0], [view.grey.shape[1], view.grey.shape[0]]])
+        centre = view.to_photo(corners.mean(axis=0, keepdims=True))[0]
+        assert np.allclose(centre, [100, 150], atol=1.5), (tilt, centre)
+        assert max(view.grey.shape) == 320

@@ -179,11 +179,11 @@ def test_bad_files_get_one_line_each_and_the_rest_is_tagged(album):
     (album / "truncated.jpg").write_bytes((album / HAPPY_PHOTO).read_bytes()[:2000])
     (album / "noise.png").write_bytes(bytes(range(256)) * 40)
     (album / "folder.jpg").mkdir()
-    result = run_emotag("tag", str(album), "--json", str(album / "missing.jpg"))
+    result = run_emotag("tag", str(album), "--json")  # a path mistyped on the command line: test_clean_failures
     assert result.returncode == 1
     by_name = {Path(r["path"]).name: r for r in json_lines(result.stdout)}
     assert by_name[HAPPY_PHOTO]["status"] == "tagged"
-    for name in ("empty.jpg", "truncated.jpg", "noise.png", "missing.jpg"):
+    for name in ("empty.jpg", "truncated.jpg", "noise.png"):
         assert by_name[name]["status"] == "error" and by_name[name]["error"]
         errors = [line for line in result.stderr.splitlines() if name in line]
         assert len(errors) == 1, f"{name}: {errors}"
@@ -244,6 +244,24 @@ def test_config_file_changes_the_keywords(album, private_state):
     written = exiftool_tags(album / HAPPY_PHOTO, "XMP-lr:HierarchicalSubject", "IPTC:Keywords")
     assert written["XMP-lr:HierarchicalSubject"] == ["Mood", "Mood|Fröhlich"]
     assert as_list(written["IPTC:Keywords"]) == ["Fröhlich"]
+
+
+def test_thresholds_per_emotion_from_the_config_and_one_for_all_from_the_command_line(album, private_state):
+    photo = album / HAPPY_PHOTO
+    (private_state / "config.toml").write_text("[thresholds]\nhappy = 1.0\n")
+    shown = run_emotag("config", check=True).stdout
+    assert "[thresholds]" in shown and "happy = 1" in shown and "# min_confidence" in shown
+    strict = json_lines(run_emotag("tag", str(photo), "--json", check=True).stdout)[0]
+    assert strict["tags"] == [] and strict["faces"][0]["emotion"] == "happy"
+    record = exiftool_tags(photo, "XMP-emotag:Thresholds")["XMP-emotag:Thresholds"]
+    assert "happy=1 " in record
+    loose = json_lines(run_emotag("tag", str(photo), "--json", "--min-confidence", "0.2", check=True).stdout)[0]
+    assert loose["tags"] == ["Happy"] and loose["status"] == "tagged"
+    (private_state / "config.toml").write_text("[thresholds]\nhappy = 2\n")
+    result = run_emotag("tag", str(photo))
+    assert result.returncode == 2 and "happy" in result.stderr and "between 0 and 1" in result.stderr
+    (private_state / "config.toml").write_text("[thresholds]\ncheerful = 0.5\n")
+    assert "unknown emotion 'cheerful'" in run_emotag("config").stderr
 
 
 def test_broken_config_is_a_usage_error(private_state):

@@ -371,9 +371,14 @@ end
 -- - - - - - - - - - - - - - - - - - - - - - - -
 
 local function tag_chunk(emotag, root, images, counts)
-  local paths = {}
-  for i, image in ipairs(images) do paths[i] = image_path(image) end
-  local results, failure = run_emotag(emotag, "tag", { confidence_option() }, paths)
+  local paths, present = {}, {}
+  for i, image in ipairs(images) do
+    paths[i] = image_path(image)
+    -- a missing file (an offline drive) is a usage error for emotag: leave it out, read its preview below
+    if file_exists(paths[i]) then present[#present + 1] = paths[i] end
+  end
+  local results, failure = {}, nil
+  if #present > 0 then results, failure = run_emotag(emotag, "tag", { confidence_option() }, present) end
   if not results then
     counts.error = counts.error + #images
     counts.problems[#counts.problems + 1] = failure
@@ -382,7 +387,8 @@ local function tag_chunk(emotag, root, images, counts)
   for i, image in ipairs(images) do
     local result = results[paths[i]]
     if not result or result.status == "error" then
-      local problem = result and result.error or _("no answer from emotag")
+      local problem = result and result.error
+        or (file_exists(paths[i]) and _("no answer from emotag") or _("the file is missing (offline?)"))
       result = read_preview(emotag, image)
       if not result or result.status == "error" then
         result = { status = "error" }

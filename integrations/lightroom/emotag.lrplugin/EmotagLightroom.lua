@@ -111,18 +111,24 @@ local function readPhotos(emotag, photos, dryRun, minConfidence, progress)
   local chunks = EmotagCommand.chunks(photos, EmotagCommand.PATHS_PER_RUN)
   for number, chunk in ipairs(chunks) do
     if progress:isCanceled() then break end
-    local paths = {}
+    local paths, present = {}, {}
     for i, photo in ipairs(chunk) do
       paths[i] = photo:getRawMetadata("path")
+      -- a missing file (an offline drive) is a usage error for emotag: leave it out of the run
+      if LrFileUtils.exists(paths[i]) then present[#present + 1] = paths[i] end
     end
-    local outputText, _, complaint = run(EmotagCommand.tagWords(emotag, paths,
-      { dryRun = dryRun, minConfidence = minConfidence }))
-    local results = EmotagCommand.resultsByPath(outputText)
+    local results, complaint = {}, nil
+    if #present > 0 then
+      local outputText, _, said = run(EmotagCommand.tagWords(emotag, present,
+        { dryRun = dryRun, minConfidence = minConfidence }))
+      results, complaint = EmotagCommand.resultsByPath(outputText), said
+    end
     for i, photo in ipairs(chunk) do
       local result = results[paths[i]]
       if not result or result.status == "error" then
         counts.error = counts.error + 1
-        problems[#problems + 1] = paths[i] .. ": " .. ((result and result.error) or complaint or "no answer")
+        local missing = not LrFileUtils.exists(paths[i]) and "the file is missing (offline?)"
+        problems[#problems + 1] = paths[i] .. ": " .. ((result and result.error) or missing or complaint or "no answer")
       else
         local labels, eyesTag = labelsOf(emotag, paths[i], result)
         if #labels > 0 or eyesTag then
