@@ -393,7 +393,7 @@ def own_arguments(own: dict) -> list[str]:
     return [
         f"-XMP-emotag:ModelVersion={own['model_version']}",
         f"-XMP-emotag:AnalysisDate={now}",
-        "-XMP-emotag:MinConfidence=",  # written by 1.2.0 and earlier: one threshold for all, now replaced
+        "-XMP-emotag:MinConfidence=",  # written before thresholds per emotion: one for all, now replaced
         f"-XMP-emotag:Thresholds={own['thresholds']}",
         f"-XMP-emotag:EyesVersion={own.get('eyes_version') or ''}",
         *list_arguments("XMP-emotag:Emotions", own["emotions"]),
