@@ -22,7 +22,7 @@ from tests.test_eyes import EYES
 
 SCENE = "cat-chelsea.jpg"
 BLINK = "closed_42d5d2c3fd.jpg"  # smiling, eyes closed
-SMILE = "open_0babdc410b.jpg"  # smiling a little less, eyes open
+SMILE = "open_0b62b7bc59.jpg"  # smiling less, eyes open
 
 
 def set_taken(photo: Path, when: str, subsec: str | None) -> None:
