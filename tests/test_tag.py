@@ -62,7 +62,8 @@ def test_tags_every_photo_and_writes_all_keyword_fields(album):
     assert by_name[HAPPY_PHOTO]["status"] == "tagged"
     assert by_name[HAPPY_PHOTO]["tags"] == ["Happy"]
     face = by_name[HAPPY_PHOTO]["faces"][0]
-    assert set(face) == {"box", "emotion", "confidence", "scores"} and len(face["box"]) == 4
+    assert set(face) == {"box", "emotion", "confidence", "scores", "eyes", "eyes_closed"} and len(face["box"]) == 4
+    assert face["eyes"] == "open" and 0 <= face["eyes_closed"] < 0.5
     assert face["emotion"] == "happy" and face["confidence"] > 0.8
     for name in NO_FACE_PHOTOS:
         assert by_name[name]["status"] == "no_faces"
