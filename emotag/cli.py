@@ -68,7 +68,13 @@ def _settings(ctx: click.Context, **overrides):
     settings = Settings(
         min_confidence=config.min_confidence,
         thresholds=dict(config.thresholds),
-        scheme=TagScheme(config.root, dict(config.labels), frozenset(e.lower() for e in config.leave_out), config.flat),
+        scheme=TagScheme(
+            config.root,
+            dict(config.labels),
+            frozenset(e.lower() for e in config.leave_out),
+            config.flat,
+            config.eyes_closed,
+        ),
         sidecar=config.sidecar,
         max_side=config.max_side,
         min_face=config.min_face,
@@ -451,9 +457,13 @@ def _describe(error: OSError) -> str:
     help="Write a contact sheet: thumbnails with face boxes and scores.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print {path, score} per photo, best first (JSON Lines).")
+@click.option("--eyes-open", is_flag=True, help="Leave out photos in which a face has its eyes closed.")
+@click.option(
+    "--per-burst", is_flag=True, help="Keep only the best shot of each burst (shots seconds apart that look alike)."
+)
 @exclude_option
 @click.pass_context
-def top(ctx, emotion, paths, count, copy_to, link_to, html_file, as_json, exclude):
+def top(ctx, emotion, paths, count, copy_to, link_to, html_file, as_json, eyes_open, per_burst, exclude):
     """The N photos in PATHS whose faces show EMOTION most strongly."""
     from emotag.albums import leave_out_albums
     from emotag.metadata import MetadataError
@@ -467,16 +477,20 @@ def top(ctx, emotion, paths, count, copy_to, link_to, html_file, as_json, exclud
     try:
         with _progress(len(photos), quiet=False) as bar:
             bar.set_description("reading faces", refresh=False)
-            best, errors = rank(photos, emotion, count, settings, looked_at=bar.update)
+            best, errors = rank(
+                photos, emotion, count, settings, looked_at=bar.update, eyes_open=eyes_open, per_burst=per_burst
+            )
     except (RuntimeError, MetadataError) as error:
         _fail_early(error)
     for path, message in errors:
         click.echo(f"emotag: {shown(path)}: {message}", err=True)
     for item in best:
         if as_json:
-            click.echo(json.dumps({"path": str(item.path), "score": round(item.score, 4)}))
+            burst = {"burst": [str(shot.path) for shot in item.burst]} if per_burst else {}
+            click.echo(json.dumps({"path": str(item.path), "score": round(item.score, 4)} | burst))
         else:
-            click.echo(as_stored(f"{item.score:.3f}  ", item.path))
+            shots = f"  (best of {len(item.burst)} shots)" if len(item.burst) > 1 else ""
+            click.echo(as_stored(f"{item.score:.3f}  ", item.path) + shots.encode("utf-8"))
     if copy_to or link_to:
         try:
             problems = make_album(best, copy_to or link_to, link=bool(link_to))
@@ -625,10 +639,12 @@ def _describe_for_people(d: dict) -> str:
         if face.get("scores"):
             ranked = sorted(face["scores"].items(), key=lambda kv: -kv[1])
             scores = ", ".join(f"{e} {s:.2f}" for e, s in ranked[:3])
-            lines.append(f"  face {i} at {left},{top_} size {width}x{height}: {face['emotion']} ({scores})")
+            eyes = {"open": ", eyes open", "closed": ", eyes closed"}.get(face.get("eyes") or "", ", eyes not told")
+            lines.append(f"  face {i} at {left},{top_} size {width}x{height}: {face['emotion']} ({scores}){eyes}")
         else:
             lines.append(f"  face {i} at {left},{top_} size {width}x{height}: too small to read")
-    lines.append(f"  tags: {', '.join(d['tags']) or 'none'}")
+    tags = d["tags"] + ([d["eyes_tag"]] if d.get("eyes_tag") else [])
+    lines.append(f"  tags: {', '.join(tags) or 'none'}")
     return "\n".join(lines)
 
 

@@ -17,7 +17,7 @@ from emotag.emotions import EMOTIONS
 from emotag.faces import DEFAULT_MIN_FACE
 from emotag.metadata import SIDECAR_STYLES
 from emotag.photos import DEFAULT_MAX_SIDE
-from emotag.tags import DEFAULT_LABELS, DEFAULT_ROOT
+from emotag.tags import DEFAULT_EYES_CLOSED, DEFAULT_LABELS, DEFAULT_ROOT
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -37,6 +37,7 @@ class Config:
     thresholds: dict[str, float] = field(default_factory=dict)  # [thresholds]: the user's, per emotion
     root: str = DEFAULT_ROOT
     labels: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_LABELS))
+    eyes_closed: str = DEFAULT_EYES_CLOSED  # [tags] eyes_closed: the closed-eyes keyword; "" for none
     sidecar: str = "darktable"
     jobs: int = 0  # 0: one worker per core
     keep_mtime: bool = False
@@ -106,7 +107,22 @@ RULES: dict[str, Rule] = {
     "sidecar_always": FLAG,
 }
 """The top-level settings of the file."""
-TAGS_RULES: dict[str, Rule] = {"root": tag_name(), "leave_out": emotion_list(), "flat": FLAG}
+
+
+def keyword_path() -> Rule:
+    """The closed-eyes keyword: empty (none), or levels joined by '|', none of them empty."""
+    return Rule(
+        lambda v: isinstance(v, str) and "/" not in v and (v == "" or all(level.strip() for level in v.split("|"))),
+        "a keyword, its levels joined by '|' (\"Culling|Eyes closed\"), no '/' and no empty level; \"\" for none",
+    )
+
+
+TAGS_RULES: dict[str, Rule] = {
+    "root": tag_name(),
+    "leave_out": emotion_list(),
+    "flat": FLAG,
+    "eyes_closed": keyword_path(),
+}
 """The settings of its [tags] table (and [tags.labels], each label a `tag_name`)."""
 PER_EMOTION: dict[str, Rule] = {"[tags.labels]": tag_name(), "[thresholds]": fraction()}
 """The tables with one setting per emotion, and what each must be."""
@@ -216,6 +232,7 @@ def as_toml(config: Config, model: dict[str, float] | None = None) -> str:
         f'root = "{config.root}"',
         f"flat = {str(config.flat).lower()}  # true: keywords without the root above them",
         f"leave_out = {toml_list(config.leave_out)}  # emotions never written",
+        f'eyes_closed = "{config.eyes_closed}"  # keyword of photos with closed eyes ("" for none)',
         "",
         "[tags.labels]",
     ]

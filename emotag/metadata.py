@@ -44,6 +44,7 @@ OWN_TAGS = (
     "AnalysisDate",
     "MinConfidence",
     "Thresholds",
+    "EyesVersion",
     "Emotions",
     "Labels",
     "Rejected",
@@ -87,6 +88,7 @@ class TagRecord:
     faces: list[dict] = field(default_factory=list)
     charset: str | None = None  # IPTC:CodedCharacterSet as found
     thresholds: str | None = None  # the decision's thresholds, as `tags.thresholds_text` writes them
+    eyes_version: str | None = None  # the eye reading that read the faces' eyes; None: written before eyes
     latin1_iptc: bool = False  # IPTC in a character set other than UTF-8 (declared, or undeclared with text
     # beyond ASCII): ExifTool reads and writes it as Latin-1, and it is written back so
     broken_xmp: bool = False  # ExifTool found XMP it cannot parse: writing would drop the user's XMP
@@ -233,6 +235,7 @@ class Metadata:
             faces=_faces(data.get("XMP-emotag:Faces")),
             charset=charset,
             thresholds=str(data["XMP-emotag:Thresholds"]) if "XMP-emotag:Thresholds" in data else None,
+            eyes_version=str(data["XMP-emotag:EyesVersion"]) if "XMP-emotag:EyesVersion" in data else None,
             latin1_iptc=charset not in (None, "UTF8")
             or (charset is None and any(not str(v).isascii() for k, v in data.items() if k[:5] == "IPTC:")),
             broken_xmp="XMP format error" in str(data.get("ExifTool:Warning", ""))
@@ -451,8 +454,9 @@ def own_arguments(own: dict) -> list[str]:
     return [
         f"-XMP-emotag:ModelVersion={own['model_version']}",
         f"-XMP-emotag:AnalysisDate={now}",
-        "-XMP-emotag:MinConfidence=",  # written by 1.2.0 and earlier: one threshold for all, now replaced
+        "-XMP-emotag:MinConfidence=",  # written before thresholds per emotion: one for all, now replaced
         f"-XMP-emotag:Thresholds={own['thresholds']}",
+        f"-XMP-emotag:EyesVersion={own.get('eyes_version') or ''}",
         *list_arguments("XMP-emotag:Emotions", own["emotions"]),
         *list_arguments("XMP-emotag:Labels", own.get("labels", [])),
         *list_arguments("XMP-emotag:Rejected", own.get("rejected", [])),
@@ -466,9 +470,13 @@ def _face_struct(face: dict) -> str:
     """One face in ExifTool's structure syntax (a Python dict would silently write an empty one)."""
     x, y, w, h = face["box_normalised"]
     scores = ",".join(f"{e.capitalize()}={face['scores'][e]:.4f}" for e in EMOTIONS)
+    eyes = ""
+    if "eyes" in face:
+        eyes = f",Eyes={face['eyes'] or 'unknown'}"
+        eyes += f",EyesClosed={face['eyes_closed']:.4f}" if face.get("eyes_closed") is not None else ""
     return (
         f"{{X={x:.4f},Y={y:.4f},W={w:.4f},H={h:.4f},Emotion={face['emotion']},"
-        f"Confidence={face['confidence']:.4f},{scores}}}"
+        f"Confidence={face['confidence']:.4f},{scores}{eyes}}}"
     )
 
 

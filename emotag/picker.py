@@ -1,4 +1,5 @@
-"""The picker: rank photos by how strongly their faces show an emotion, make an album, draw a contact sheet."""
+"""The picker: rank photos by how strongly their faces show an emotion, keep those with eyes open or the best
+shot of each burst, make an album, draw a contact sheet."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from PIL import Image
 
 from emotag.emotions import EMOTIONS
 from emotag.metadata import MetadataError, metadata_target
-from emotag.photos import PhotoError, displayed_size
+from emotag.photos import PhotoError, displayed_size, read_photo
 from emotag.pipeline import PhotoFaces, Settings, Tagger, check_photo, describe, faces_from_record, read_faces
 from emotag.tags import FaceReading, photo_emotions
 
@@ -21,20 +22,34 @@ class Pick:
     score: float
     faces: list[dict]
     tags: list[str] = field(default_factory=list)  # the emotion tags its faces give it, under the settings
+    burst: list[Pick] = field(default_factory=list)  # with per_burst: every shot of its burst, this one first
+
+    @property
+    def eyes_open(self) -> bool:
+        """No readable face has its eyes closed (a face whose eyes cannot be told does not count against it)."""
+        return not any(face.get("eyes") == "closed" for face in self.faces)
 
 
 def rank(
-    photos: list[Path], emotion: str, count: int, settings: Settings, looked_at: Callable[[], None] | None = None
+    photos: list[Path],
+    emotion: str,
+    count: int,
+    settings: Settings,
+    looked_at: Callable[[], None] | None = None,
+    eyes_open: bool = False,
+    per_burst: bool = False,
 ) -> tuple[list[Pick], list]:
     """The `count` photos with the highest `emotion` score on any face, best first; and (path, error) pairs.
 
-    Scores come from emotag's tags where a photo carries them, so ranking a tagged album needs no model.
-    Photos without faces are left out. `looked_at` is called once per photo read (a progress bar's step).
+    Scores come from emotag's tags where a photo carries them, so ranking a tagged album needs no model (photos
+    tagged before emotag read eyes are read now when eyes matter). Photos without faces are left out. With
+    `eyes_open`, so is every photo in which a readable face has its eyes closed; with `per_burst`, every shot of
+    a burst but its best. `looked_at` is called once per photo read (a progress bar's step).
     """
     picks, errors = [], []
     tagger = Tagger(settings)
     try:
-        for looked in read_faces(tagger, photos):
+        for looked in read_faces(tagger, photos, need_eyes=eyes_open or per_burst):
             if looked_at:
                 looked_at()
             if looked.error:
@@ -42,10 +57,37 @@ def rank(
             elif looked.faces:
                 tags = photo_tags(looked.faces, settings, tagger.thresholds)
                 picks.append(Pick(looked.path, strength(looked.faces, emotion), looked.faces, tags))
+        if per_burst:
+            picks = best_of_bursts(picks, tagger)
     finally:
         tagger.close()
+    if eyes_open:
+        picks = [pick for pick in picks if pick.eyes_open]
     picks.sort(key=lambda pick: (-pick.score, str(pick.path)))
     return picks[:count], errors
+
+
+def best_of_bursts(picks: list[Pick], tagger: Tagger) -> list[Pick]:
+    """The best shot of each burst, holding its burst's shots (itself first); a photo alone is its own burst."""
+    from emotag.bursts import Shot, best_of, face_sharpness, group_bursts, look, taken_at
+
+    by_path = {pick.path: pick for pick in picks}
+    shots = [Shot(p.path, taken_at(p.path), look(p.path, tagger.metadata.preview)) for p in picks]
+    best = []
+    for burst in group_bursts(shots):
+        members = [by_path[shot.path] for shot in burst]
+
+        def sharpness(pick: Pick) -> float:
+            try:
+                grey = read_photo(pick.path, tagger.settings.max_side, tagger.metadata.preview).grey
+            except (PhotoError, MetadataError, OSError):
+                return 0.0
+            return face_sharpness(grey, [face["box"] for face in pick.faces])
+
+        chosen = best_of(members, lambda p: p.eyes_open, lambda p: p.score, sharpness)
+        chosen.burst = [chosen] + [m for m in members if m is not chosen]
+        best.append(chosen)
+    return best
 
 
 def strength(faces: list[dict], emotion: str) -> float:
@@ -111,6 +153,9 @@ def describe_photo(path: Path, settings: Settings) -> dict:
             return {"path": str(path), "error": looked.error}
         faces = []
         for face in looked.faces:
+            eyes = {"eyes": face.get("eyes"), "eyes_closed": face.get("eyes_closed")}
+            if eyes["eyes_closed"] is not None:
+                eyes["eyes_closed"] = round(eyes["eyes_closed"], 4)
             x, y, w, h = face["box"]
             scores = {e: round(s, 4) for e, s in face["scores"].items()}
             emotion = max(scores, key=scores.get)
@@ -121,19 +166,22 @@ def describe_photo(path: Path, settings: Settings) -> dict:
                     "confidence": scores[emotion],
                     "scores": scores,
                 }
+                | eyes
             )
         if record.tagged:
             emotions = record.emotions
         else:
             shown = {f["emotion"] for f in faces if f["confidence"] >= tagger.thresholds[f["emotion"]]}
             emotions = settings.scheme.written([e for e in EMOTIONS if e in shown])
+        closed = any(f["eyes"] == "closed" for f in faces)
         return {
             "path": str(path),
             "tagged": record.tagged,
             "status": "tagged" if record.tagged else looked_at(path, tagger.version),
             "model_version": record.model_version or tagger.version,
             "faces": faces,
-            "tags": [settings.scheme.label(e) for e in emotions],
+            "tags": tagger.labels(emotions),
+            "eyes_tag": tagger.eyes_tag(closed),
             "keywords": record.fields,
         }
     finally:

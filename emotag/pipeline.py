@@ -20,6 +20,7 @@ import numpy as np
 
 from emotag.corrections import implied_roots, rejected_emotions
 from emotag.emotions import EMOTIONS
+from emotag.eyes import EyeReader, EyeReading, eyes_version
 from emotag.faces import DEFAULT_MIN_FACE, Face, FaceFinder
 from emotag.locks import photo_lock, remove_leftovers
 from emotag.metadata import (
@@ -32,7 +33,18 @@ from emotag.metadata import (
     writable,
 )
 from emotag.photos import DEFAULT_MAX_SIDE, Photo, PhotoError, is_photo, read_photo
-from emotag.tags import FaceReading, TagScheme, decision_thresholds, keywords, merge, photo_emotions, thresholds_text
+from emotag.tags import (
+    FaceReading,
+    TagScheme,
+    combined,
+    decision_thresholds,
+    eyes_closed_keywords,
+    eyes_closed_label,
+    keywords,
+    merge,
+    photo_emotions,
+    thresholds_text,
+)
 from emotag.timing import describe as describe_stages
 from emotag.timing import stage, stage_seconds
 
@@ -80,8 +92,9 @@ class Settings:
         return " ".join(f"{name}={value}" for name, value in sorted(chosen.items()))
 
     def fingerprint(self) -> str:
-        """The settings that decide what a photo's result is: a photo done under others is looked at again."""
-        return json.dumps(self.deciding(), sort_keys=True, default=_plain)
+        """The settings that decide what a photo's result is, and the eye reading's version (a photo read before
+        eyes were, or by another eye reading, is looked at once more): a photo done under others is looked at again."""
+        return json.dumps({**self.deciding(), "eyes_version": eyes_version()}, sort_keys=True, default=_plain)
 
     def exclusions(self):
         from emotag.exclusions import Exclusions
@@ -106,6 +119,8 @@ class FaceResult:
     emotion: str | None = None
     confidence: float | None = None
     scores: dict[str, float] | None = None
+    eyes: str | None = None  # "open", "closed", or None when they cannot be told (or the face is too small)
+    eyes_closed: float | None = None  # 0-1; emotag reads 0.5 and up as closed
 
 
 @dataclass
@@ -115,10 +130,11 @@ class PhotoResult:
     path: str
     status: str
     faces: list[FaceResult] = field(default_factory=list)
-    tags: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)  # the emotion tags (under the emotion root)
     error: str | None = None
     added: list[str] = field(default_factory=list)  # emotag's tags this photo gains (would gain: --dry-run)
     removed: list[str] = field(default_factory=list)  # emotag's tags it loses (would lose)
+    eyes_tag: str | None = None  # the closed-eyes keyword ("Eyes closed", levels joined by '|'), when written
 
     def to_json(self) -> dict:
         data = asdict(self)
@@ -187,7 +203,11 @@ def known_result(ledger, path: Path, version: str, settings: Settings, force: bo
     if ledger.is_left_untagged(path):
         return PhotoResult(str(path), "left_untagged")
     done = ledger.is_done(path, version, settings.fingerprint())
-    return PhotoResult(str(path), "unchanged", tags=done.tags) if done else None
+    if not done:
+        return None
+    eyes = settings.scheme.eyes_closed
+    tags = [tag for tag in done.tags if tag != eyes]
+    return PhotoResult(str(path), "unchanged", tags=tags, eyes_tag=eyes if eyes and eyes in done.tags else None)
 
 
 class Tagger:
@@ -202,6 +222,7 @@ class Tagger:
         self.metadata = Metadata(keep_mtime=settings.keep_mtime)
         self.ledger = ledger
         self._finder: FaceFinder | None = None
+        self._eye_reader: EyeReader | None = None
 
     @property
     def model(self):
@@ -215,6 +236,16 @@ class Tagger:
         if self._finder is None:
             self._finder = FaceFinder(min_face=self.settings.min_face)
         return self._finder
+
+    @property
+    def eye_reader(self) -> EyeReader:
+        if self._eye_reader is None:
+            self._eye_reader = EyeReader()
+        return self._eye_reader
+
+    def read_eyes(self, photo: Photo, faces: list[Face]) -> list[EyeReading | None]:
+        """Each readable face's eyes (None for a face too small to read, or whose eyes cannot be told)."""
+        return [self.eye_reader.read_face(photo, face) if face.readable else None for face in faces]
 
     def close(self) -> None:
         log.info("time per stage in process %d: %s", os.getpid(), describe_stages(stage_seconds()))
@@ -234,7 +265,7 @@ class Tagger:
     def tag_batch(self, paths: list[Path], forced: Collection[Path] | None = None) -> list[PhotoResult]:
         """Tag a few photos, reading all their faces in one call to the model. `forced`: the photos to read and
         decide again whatever was done before (by default all or none, as `--force` says)."""
-        pending: list[tuple[Path, Path, TagRecord, Photo, list[Face], bool]] = []
+        pending: list[tuple[Path, Path, TagRecord, Photo, list[Face], list[EyeReading | None], bool]] = []
         results: dict[Path, PhotoResult] = {}
         for path in paths:
             force = self.settings.force if forced is None else path in forced
@@ -245,13 +276,14 @@ class Tagger:
             try:
                 with stage("read tags"):
                     target, record = self.read_tags(path)
-                if record.model_version == self.version and not force and self.read_alike(record):
+                if self.read_by_us(record) and not force and self.read_alike(record):
                     with stage("write tags"):
                         results[path] = self.retag_from_record(path, target, record)
                     continue
                 with stage("decode"):
                     photo = read_photo(path, self.settings.max_side, self.metadata.preview)
-                pending.append((path, target, record, photo, self.finder.find(photo), force))
+                faces = self.finder.find(photo)
+                pending.append((path, target, record, photo, faces, self.read_eyes(photo, faces), force))
             except (PhotoError, MetadataError, OSError) as error:
                 results[path] = PhotoResult(str(path), "error", error=describe(error))
             except Exception as error:  # a bug or a library's failure on one odd file costs that photo alone
@@ -261,14 +293,18 @@ class Tagger:
         readable = [face.crop for *_, faces, _ in pending for face in faces if face.readable]
         with stage("classify"):
             scores = iter(self.model.classify(np.stack(readable)) if readable else [])
-        for path, target, record, photo, faces, force in pending:
+        for path, target, record, photo, faces, eyes, force in pending:
             readings = [FaceReading.from_scores(next(scores)) if face.readable else None for face in faces]
             try:
                 with stage("write tags"):
-                    results[path] = self.decide_and_write(path, target, record, photo, faces, readings, force)
+                    results[path] = self.decide_and_write(path, target, record, photo, faces, readings, eyes, force)
             except (MetadataError, OSError) as error:
                 results[path] = PhotoResult(str(path), "error", error=describe(error))
         return [results[path] for path in paths]
+
+    def read_by_us(self, record: TagRecord) -> bool:
+        """Whether this model and this eye reading read the photo's faces (else they are read again, once)."""
+        return record.model_version == self.version and record.eyes_version == eyes_version()
 
     def read_tags(self, path: Path) -> tuple[Path, TagRecord]:
         """The file that holds the photo's tags, and what it holds now."""
@@ -291,26 +327,31 @@ class Tagger:
         stored = faces_from_record(record)
         readings = [FaceReading.from_scores([face["scores"][e] for e in EMOTIONS]) for face in stored]
         emotions = self.settings.scheme.written(photo_emotions(readings, self.thresholds))
-        kept, ours, rejected = self.plan(target, record, emotions, force=False)
+        closed = any(face.get("eyes") == "closed" for face in stored)
+        kept, ours, rejected = self.plan(target, record, emotions, False, closed)
+        eyes_tag = self.eyes_tag(closed)
         unchanged = record.thresholds == thresholds_text(self.thresholds) and set(rejected) == set(record.rejected)
         if unchanged and not needs_write(target, record, ours):
             labels = self.labels(kept)
-            self._remember(path, "unchanged", labels)
-            return PhotoResult(str(path), "unchanged", tags=labels)
+            self._remember(path, "unchanged", labels, eyes_tag)
+            return PhotoResult(str(path), "unchanged", tags=labels, eyes_tag=eyes_tag)
         if not self.settings.dry_run:
             faces = [
                 {"box_normalised": face["box"], "emotion": r.emotion, "confidence": r.confidence, "scores": r.scores}
+                | {"eyes": face.get("eyes"), "eyes_closed": face.get("eyes_closed")}
                 for face, r in zip(stored, readings)
             ]
-            kept = self.write(path, target, emotions, faces, force=False)
-        return self.outcome(path, "updated", record, kept)
+            kept = self.write(path, target, emotions, faces, False, closed)
+        return self.outcome(path, "updated", record, kept, eyes_tag=eyes_tag)
 
-    def decide_and_write(self, path, target, record, photo, faces, readings, force=False) -> PhotoResult:
+    def decide_and_write(self, path, target, record, photo, faces, readings, eyes, force=False) -> PhotoResult:
         """Decide a freshly read photo's tags and write them with emotag's record."""
         settings = self.settings
-        reported = [face_result(face, reading) for face, reading in zip(faces, readings)]
+        reported = [face_result(face, reading, eye) for face, reading, eye in zip(faces, readings, eyes)]
         known = [r for r in readings if r is not None]
         emotions = settings.scheme.written(photo_emotions(known, self.thresholds))
+        closed = any(eye is not None and eye.state == "closed" for eye in eyes)
+        eyes_tag = self.eyes_tag(closed)
         if not faces and not record.tagged:
             status = "no_faces"
         elif faces and not known and not record.tagged:
@@ -318,13 +359,29 @@ class Tagger:
         else:
             status = "tagged"
             if settings.dry_run:
-                emotions = self.plan(target, record, emotions, force)[0]
+                emotions = self.plan(target, record, emotions, force, closed)[0]
             else:
-                stored = [_face_record(face, reading, photo) for face, reading in zip(faces, readings) if reading]
-                emotions = self.write(path, target, emotions, stored, force)
-        return self.outcome(path, status, record, emotions if status == "tagged" else [], reported)
+                stored = [
+                    _face_record(face, reading, photo, eye)
+                    for face, reading, eye in zip(faces, readings, eyes)
+                    if reading
+                ]
+                emotions = self.write(path, target, emotions, stored, force, closed)
+        tagged = status == "tagged"
+        return self.outcome(path, status, record, emotions if tagged else [], reported, eyes_tag if tagged else None)
 
-    def outcome(self, path: Path, status: str, record: TagRecord, emotions: list[str], faces=()) -> PhotoResult:
+    def keywords(self, emotions: list[str], eyes_closed: bool) -> dict[str, list[str]]:
+        """emotag's values for each keyword field: the emotions', then the closed-eyes keyword's."""
+        ours = keywords(emotions, self.settings.scheme)
+        return combined(ours, eyes_closed_keywords(self.settings.scheme)) if eyes_closed else ours
+
+    def eyes_tag(self, eyes_closed: bool) -> str | None:
+        """The closed-eyes keyword as `--json` names it (all its levels), when the photo gets it."""
+        return self.settings.scheme.eyes_closed if eyes_closed and eyes_closed_label(self.settings.scheme) else None
+
+    def outcome(
+        self, path: Path, status: str, record: TagRecord, emotions: list[str], faces=(), eyes_tag: str | None = None
+    ) -> PhotoResult:
         """The photo's result, with emotag's tags it gained and lost (against what its record said), remembered."""
         labels = self.labels(emotions)
         before = record.labels if len(record.labels) == len(record.emotions) else self.labels(record.emotions)
@@ -332,23 +389,25 @@ class Tagger:
         removed = [label for label in before if label not in labels]
         if status == "updated" and not added and not removed:
             status = "unchanged"  # only emotag's record changed (its threshold): the photo's tags are as they were
-        self._remember(path, status, labels)
-        return PhotoResult(str(path), status, list(faces), labels, added=added, removed=removed)
+        self._remember(path, status, labels, eyes_tag)
+        return PhotoResult(str(path), status, list(faces), labels, eyes_tag=eyes_tag, added=added, removed=removed)
 
     def labels(self, emotions: list[str]) -> list[str]:
         return [self.settings.scheme.label(e) for e in emotions]
 
     def plan(
-        self, target: Path, record: TagRecord, emotions: list[str], force: bool
+        self, target: Path, record: TagRecord, emotions: list[str], force: bool, eyes_closed: bool = False
     ) -> tuple[list[str], dict, list[str]]:
         """What to write over `record`: the emotions kept (those the user rejected go, unless `force`), the
         keywords that say so, and the rejected emotions."""
         rejected = [] if force else rejected_emotions(record, self.settings.scheme, supported_fields(target))
         kept = [emotion for emotion in emotions if emotion not in rejected]
-        ours = implied_roots(record, keywords(kept, self.settings.scheme), self.settings.scheme)
+        ours = implied_roots(record, self.keywords(kept, eyes_closed), self.settings.scheme)
         return kept, ours, rejected
 
-    def write(self, path: Path, target: Path, emotions: list[str], faces: list[dict], force: bool) -> list[str]:
+    def write(
+        self, path: Path, target: Path, emotions: list[str], faces: list[dict], force: bool, eyes_closed: bool = False
+    ) -> list[str]:
         """Write under the photo's lock, merging with its tags as they are now: another emotag process, or the
         user, may have changed them since they were read, and a killed one may have left a temporary file.
         Returns the emotions written."""
@@ -359,7 +418,7 @@ class Tagger:
                 deaths = self.metadata.deaths
                 try:
                     record = self.metadata.read(target, to_write=True)
-                    kept, ours, rejected = self.plan(target, record, emotions, force)
+                    kept, ours, rejected = self.plan(target, record, emotions, force, eyes_closed)
                     self.metadata.write(target, record, ours, self._own(kept, faces, rejected))
                     return kept
                 except MetadataError:
@@ -371,6 +430,7 @@ class Tagger:
         return {
             "model_version": self.version,
             "thresholds": thresholds_text(self.thresholds),
+            "eyes_version": eyes_version(),
             "emotions": emotions,
             "labels": self.labels(emotions),
             "rejected": rejected,
@@ -378,8 +438,9 @@ class Tagger:
             "faces": faces,
         }
 
-    def _remember(self, path: Path, status: str, tags: list[str]) -> None:
+    def _remember(self, path: Path, status: str, tags: list[str], eyes_tag: str | None = None) -> None:
         if self.ledger and not self.settings.dry_run:
+            tags = tags + [eyes_tag] if eyes_tag else tags
             self.ledger.record(path, self.version, status, self.settings.fingerprint(), tags)
 
 
@@ -444,20 +505,25 @@ def needs_write(target: Path, record: TagRecord, ours: dict[str, list[str]]) -> 
     return False
 
 
-def face_result(face: Face, reading: FaceReading | None) -> FaceResult:
+def face_result(face: Face, reading: FaceReading | None, eyes: EyeReading | None = None) -> FaceResult:
     if reading is None:
         return FaceResult(list(face.box))
     scores = {e: round(s, 4) for e, s in reading.scores.items()}
-    return FaceResult(list(face.box), reading.emotion, round(reading.confidence, 4), scores)
+    result = FaceResult(list(face.box), reading.emotion, round(reading.confidence, 4), scores)
+    if eyes is not None:
+        result.eyes, result.eyes_closed = eyes.state, round(eyes.closed, 4)
+    return result
 
 
-def _face_record(face: Face, reading: FaceReading, photo: Photo) -> dict:
+def _face_record(face: Face, reading: FaceReading, photo: Photo, eyes: EyeReading | None = None) -> dict:
     left, top, width, height = face.box
     return {
         "box_normalised": (left / photo.width, top / photo.height, width / photo.width, height / photo.height),
         "emotion": reading.emotion,
         "confidence": reading.confidence,
         "scores": reading.scores,
+        "eyes": eyes.state if eyes else None,
+        "eyes_closed": eyes.closed if eyes else None,
     }
 
 
@@ -477,7 +543,7 @@ class PhotoFaces:
     """A photo's faces with all seven scores and boxes normalised to the displayed photo (for `top`, `show`)."""
 
     path: Path
-    faces: list[dict] = field(default_factory=list)  # {"box": [x, y, w, h] in 0..1, "scores": {...}}
+    faces: list[dict] = field(default_factory=list)  # {"box": [x, y, w, h] in 0..1, "scores": {...}, "eyes", ...}
     error: str | None = None
 
 
@@ -490,25 +556,41 @@ def faces_from_record(record: TagRecord) -> list[dict]:
             scores = {e: float(stored.get(e.capitalize(), 0.0)) for e in EMOTIONS}
         except (KeyError, TypeError, ValueError):
             continue
-        faces.append({"box": box, "scores": scores})
+        eyes = stored.get("Eyes")
+        faces.append({"box": box, "scores": scores} | _stored_eyes(eyes, stored.get("EyesClosed")))
     return faces
 
 
-def read_faces(tagger: Tagger, paths: list[Path], use_tags: bool = True) -> Iterator[PhotoFaces]:
-    """Each photo's faces: from emotag's tags where the photo carries them, else read now (nothing written)."""
+def _stored_eyes(eyes, closed) -> dict:
+    """A stored face's eyes: "open", "closed" or None (cannot be told, or not read: an older record)."""
+    try:
+        score = None if closed is None else float(closed)
+    except (TypeError, ValueError):
+        score = None
+    state = eyes if eyes in ("open", "closed") else None
+    return {"eyes": state, "eyes_closed": score if state else None}
+
+
+def read_faces(
+    tagger: Tagger, paths: list[Path], use_tags: bool = True, need_eyes: bool = False
+) -> Iterator[PhotoFaces]:
+    """Each photo's faces: from emotag's tags where the photo carries them, else read now (nothing written).
+
+    With `need_eyes`, tags written before emotag read eyes are not enough: such a photo is read now."""
     for start in range(0, len(paths), BATCH_PHOTOS):
         looked = []
         for path in paths[start : start + BATCH_PHOTOS]:
             try:
                 if use_tags:
                     _, record = tagger.read_tags(path)
-                    if record.tagged:
+                    if record.tagged and not (need_eyes and record.eyes_version is None):
                         looked.append(PhotoFaces(path, faces_from_record(record)))
                         continue
                 else:
                     check_photo(path)
                 photo = read_photo(path, tagger.settings.max_side, tagger.metadata.preview)
-                looked.append((path, photo, [f for f in tagger.finder.find(photo) if f.readable]))
+                faces = [f for f in tagger.finder.find(photo) if f.readable]
+                looked.append((path, photo, faces, tagger.read_eyes(photo, faces)))
             except (PhotoError, MetadataError, OSError) as error:
                 looked.append(PhotoFaces(path, error=describe(error)))
         crops = [face.crop for item in looked if isinstance(item, tuple) for face in item[2]]
@@ -517,10 +599,13 @@ def read_faces(tagger: Tagger, paths: list[Path], use_tags: bool = True) -> Iter
             if isinstance(item, PhotoFaces):
                 yield item
                 continue
-            path, photo, faces = item
+            path, photo, faces, eyes = item
             found = []
-            for face in faces:
+            for face, eye in zip(faces, eyes):
                 reading = FaceReading.from_scores(next(scores))
-                record = _face_record(face, reading, photo)
-                found.append({"box": list(record["box_normalised"]), "scores": reading.scores})
+                record = _face_record(face, reading, photo, eye)
+                found.append(
+                    {"box": list(record["box_normalised"]), "scores": reading.scores}
+                    | {"eyes": record["eyes"], "eyes_closed": record["eyes_closed"]}
+                )
             yield PhotoFaces(path, found)

@@ -74,8 +74,10 @@ def photo_link(photo: Path, page: Path) -> str:
 
 
 def face_label(face: dict, emotion: str) -> str:
-    """The text beside one face's box: its score for the emotion ranked (one place to add more)."""
-    return f"{face['scores'][emotion]:.2f}"
+    """The text beside one face's box: its score for the emotion ranked, and "eyes closed" when they are (open
+    eyes, the usual case, add nothing: a crowd's labels must still find room beside their faces)."""
+    eyes = " eyes closed" if face.get("eyes") == "closed" else ""
+    return f"{face['scores'][emotion]:.2f}{eyes}"
 
 
 def caption(number: int, emotion: str, score: float, path: Path, date: datetime | None, tags: list[str]) -> str:
@@ -98,12 +100,13 @@ def card(number: int, pick, emotion: str, page: Path, label: Callable[[dict, str
     boxes, labels = [], []
     for index, face in enumerate(pick.faces):
         x, y, w, h = face["box"]
+        closed = " closed" if face.get("eyes") == "closed" else ""
         boxes.append(
-            f'<div class="box" style="left:{x * 100:.2f}%;top:{y * 100:.2f}%;width:{w * 100:.2f}%;'
+            f'<div class="box{closed}" style="left:{x * 100:.2f}%;top:{y * 100:.2f}%;width:{w * 100:.2f}%;'
             f'height:{h * 100:.2f}%"></div>'
         )
         labels.append(
-            f'<span class="label" data-box="{index}" style="left:{x * 100:.2f}%;top:{(y + h) * 100:.2f}%">'
+            f'<span class="label{closed}" data-box="{index}" style="left:{x * 100:.2f}%;top:{(y + h) * 100:.2f}%">'
             f"{html.escape(label(face, emotion))}</span>"
         )
     tags = list(getattr(pick, "tags", None) or [])
@@ -129,6 +132,13 @@ figure { margin: 0; min-width: 0; }
 figcaption { font-size: 13px; margin-top: 4px; overflow-wrap: anywhere; line-height: 1.35; }
 figcaption .none { color: #999; }
 figcaption .name { color: #bbb; }
+.box.closed { border-color: #ff4d4d; }
+.label.closed { background: #ff4d4d; }
+.burst { grid-column: 1 / -1; display: grid; gap: 12px; padding: 8px; border: 1px solid #666;
+  grid-template-columns: repeat(auto-fit, minmax(min(100%, 240px), 1fr)); }
+.burst > p { grid-column: 1 / -1; margin: 0; font-size: 13px; }
+figure.pick { outline: 3px solid #4dd17a; outline-offset: 2px; }
+figure.shot { opacity: 0.65; }
 """
 
 # Places each label in the free spot nearest its face: not over any face box, nor over a label placed before it,
@@ -213,9 +223,22 @@ SCRIPT = """
 """
 
 
+def burst_cards(number: int, pick, emotion: str, page: Path, label: Callable[[dict, str], str]) -> str:
+    """A pick of `top --per-burst` with the other shots of its burst beside it, the pick marked."""
+    shots = getattr(pick, "burst", None) or []
+    if len(shots) < 2:
+        return card(number, pick, emotion, page, label)
+    chosen = card(number, pick, emotion, page, label).replace("<figure>", '<figure class="pick">', 1)
+    others = [
+        card(number, shot, emotion, page, label).replace("<figure>", '<figure class="shot">', 1) for shot in shots[1:]
+    ]
+    note = f"<p>#{number}: the pick of a burst of {len(shots)} shots (outlined); the others dimmed</p>"
+    return f'<section class="burst">{note}{chosen}{"".join(others)}</section>'
+
+
 def page_html(picks: list, emotion: str, page: Path, label: Callable[[dict, str], str] = face_label) -> str:
     """The whole page for `picks` (best first), with links as seen from where the page will be written."""
-    cards = "\n".join(card(number, pick, emotion, page, label) for number, pick in enumerate(picks, 1))
+    cards = "\n".join(burst_cards(number, pick, emotion, page, label) for number, pick in enumerate(picks, 1))
     title = f"Top {len(picks)}: {html.escape(emotion)}"
     return (
         f'<!doctype html>\n<html><head><meta charset="utf-8">'

@@ -16,6 +16,9 @@ from emotag.emotions import EMOTIONS
 DEFAULT_MIN_CONFIDENCE = 0.5
 DEFAULT_ROOT = "Emotion"
 DEFAULT_LABELS = {emotion: emotion.capitalize() for emotion in EMOTIONS}
+DEFAULT_EYES_CLOSED = "Eyes closed"
+"""The keyword of a photo in which a readable face has its eyes closed: a keyword of its own, not under the
+emotion root (closed eyes are no emotion). '|' in it makes levels ("Culling|Eyes closed"); empty: no keyword."""
 
 SUBJECT = "XMP-dc:Subject"
 HIERARCHICAL = "XMP-lr:HierarchicalSubject"
@@ -34,6 +37,7 @@ class TagScheme:
     labels: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_LABELS))
     leave_out: frozenset[str] = frozenset()
     flat: bool = False
+    eyes_closed: str = DEFAULT_EYES_CLOSED
 
     def label(self, emotion: str) -> str:
         return self.labels.get(emotion, emotion.capitalize())
@@ -99,6 +103,31 @@ def keywords(emotions: list[str], scheme: TagScheme) -> dict[str, list[str]]:
         TAGS_LIST: [scheme.root] + [f"{scheme.root}/{label}" for label in labels],
         IPTC_KEYWORDS: labels,
     }
+
+
+def eyes_closed_keywords(scheme: TagScheme) -> dict[str, list[str]]:
+    """The values emotag puts in each keyword field for a photo with closed eyes: the leaf in the flat fields,
+    every level in the hierarchical ones."""
+    levels = [level for level in scheme.eyes_closed.split("|") if level]
+    if not levels:
+        return {name: [] for name in KEYWORD_FIELDS}
+    return {
+        SUBJECT: [levels[-1]],
+        HIERARCHICAL: ["|".join(levels[: i + 1]) for i in range(len(levels))],
+        TAGS_LIST: ["/".join(levels[: i + 1]) for i in range(len(levels))],
+        IPTC_KEYWORDS: [levels[-1]],
+    }
+
+
+def eyes_closed_label(scheme: TagScheme) -> str | None:
+    """The closed-eyes keyword as a photo's tag is named (its leaf), or None when the keyword is turned off."""
+    levels = [level for level in scheme.eyes_closed.split("|") if level]
+    return levels[-1] if levels else None
+
+
+def combined(*parts: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Keyword values of several kinds, field by field, in order."""
+    return {name: [value for part in parts for value in part.get(name, [])] for name in KEYWORD_FIELDS}
 
 
 def merge(current: list[str] | None, previously_added: list[str], ours: list[str]) -> tuple[list[str], list[str]]:

@@ -469,10 +469,11 @@ def describe_result(result: PhotoResult, dry_run: bool) -> str:
     """One line per photo, for the operator's log (a line break in a name is shown escaped)."""
     from emotag.cli import shown
 
-    result = PhotoResult(shown(result.path), result.status, result.faces, result.tags, result.error)
+    result = PhotoResult(shown(result.path), result.status, result.faces, result.tags, result.error, result.eyes_tag)
     if result.status == "tagged":
         verb = "would tag" if dry_run else "tagged"
-        return f"{verb} {result.path}: {', '.join(result.tags) or 'no emotion above the threshold'}"
+        tags = result.tags + ([result.eyes_tag] if result.eyes_tag else [])
+        return f"{verb} {result.path}: {', '.join(tags) or 'no emotion above the threshold'}"
     if result.status == "no_faces":
         return f"no faces {result.path}"
     if result.status == "skipped":

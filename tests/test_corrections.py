@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from emotag.pipeline import Settings
-from tests.conftest import HAPPY_PHOTO, exiftool_tags, json_lines, run_emotag
+from tests.conftest import HAPPY_PHOTO, NEUTRAL_PHOTO, exiftool_tags, json_lines, run_emotag
 
 KEYWORD_FIELDS = ("XMP-dc:Subject", "XMP-lr:HierarchicalSubject", "XMP-digiKam:TagsList", "IPTC:Keywords")
 HAPPY_VALUES = {
@@ -134,20 +134,22 @@ def test_every_setting_that_decides_the_result_is_in_the_fingerprint():
 
 
 def test_counts_say_what_happened_and_a_dry_run_says_which_tags_would_go(album):
-    photo = album / HAPPY_PHOTO
-    first = run_emotag("tag", str(photo), check=True)
-    assert "1 tagged" in first.stderr and "1 tag added" in first.stderr
+    photo = album / NEUTRAL_PHOTO  # a face read with a confidence below 1, so a threshold above it takes the tag
+    first = run_emotag("tag", str(photo), "--json", check=True)
+    confidence = json_lines(first.stdout)[0]["faces"][0]["confidence"]
+    assert "1 tagged" in first.stderr and "1 tag added" in first.stderr and confidence < 0.99
+    strict = f"{confidence + 0.01:.2f}"
 
-    dry = run_emotag("tag", str(photo), "--min-confidence", "1", "--dry-run", check=True)
-    assert f"{photo}: would remove Happy" in dry.stdout and "would go" in dry.stderr
-    assert keywords(photo)["XMP-dc:Subject"] == ["Happy"]
-    dry_json = one(run_emotag("tag", str(photo), "--min-confidence", "1", "--dry-run", "--json", check=True))
-    assert (dry_json["added"], dry_json["removed"]) == ([], ["Happy"])
+    dry = run_emotag("tag", str(photo), "--min-confidence", strict, "--dry-run", check=True)
+    assert f"{photo}: would remove Neutral" in dry.stdout and "would go" in dry.stderr
+    assert keywords(photo)["XMP-dc:Subject"] == ["Neutral"]
+    dry_json = one(run_emotag("tag", str(photo), "--min-confidence", strict, "--dry-run", "--json", check=True))
+    assert (dry_json["added"], dry_json["removed"]) == ([], ["Neutral"])
 
-    stricter = run_emotag("tag", str(photo), "--min-confidence", "1", check=True)
+    stricter = run_emotag("tag", str(photo), "--min-confidence", strict, check=True)
     assert "0 tagged" in stricter.stderr and "1 updated" in stricter.stderr and "1 removed" in stricter.stderr
     back = one(run_emotag("tag", str(photo), "--json", check=True))
-    assert (back["status"], back["added"], back["removed"]) == ("updated", ["Happy"], [])
+    assert (back["status"], back["added"], back["removed"]) == ("updated", ["Neutral"], [])
 
 
 def test_untag_keep_mtime_keeps_the_modification_time(album):

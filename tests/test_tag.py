@@ -62,7 +62,8 @@ def test_tags_every_photo_and_writes_all_keyword_fields(album):
     assert by_name[HAPPY_PHOTO]["status"] == "tagged"
     assert by_name[HAPPY_PHOTO]["tags"] == ["Happy"]
     face = by_name[HAPPY_PHOTO]["faces"][0]
-    assert set(face) == {"box", "emotion", "confidence", "scores"} and len(face["box"]) == 4
+    assert set(face) == {"box", "emotion", "confidence", "scores", "eyes", "eyes_closed"} and len(face["box"]) == 4
+    assert face["eyes"] == "open" and 0 <= face["eyes_closed"] < 0.5
     assert face["emotion"] == "happy" and face["confidence"] > 0.8
     for name in NO_FACE_PHOTOS:
         assert by_name[name]["status"] == "no_faces"
@@ -127,17 +128,19 @@ def test_second_run_changes_nothing_even_without_the_ledger(album, tmp_path):
 
 
 def test_a_new_threshold_redecides_the_tags_from_the_stored_scores(album):
-    photo = album / HAPPY_PHOTO
-    run_emotag("tag", str(photo), check=True)
-    stricter = json_lines(run_emotag("tag", str(photo), "--min-confidence", "1", "--json", check=True).stdout)[0]
-    assert (stricter["status"], stricter["tags"], stricter["removed"]) == ("updated", [], ["Happy"])
+    photo = album / NEUTRAL_PHOTO  # a face read with a confidence below 1 (the happy sample's smile reads 1.0)
+    first = json_lines(run_emotag("tag", str(photo), "--json", check=True).stdout)[0]
+    assert first["tags"] == ["Neutral"] and first["faces"][0]["confidence"] < 0.99
+    strict = f"{first['faces'][0]['confidence'] + 0.01:.2f}"
+    stricter = json_lines(run_emotag("tag", str(photo), "--min-confidence", strict, "--json", check=True).stdout)[0]
+    assert (stricter["status"], stricter["tags"], stricter["removed"]) == ("updated", [], ["Neutral"])
     assert "XMP-dc:Subject" not in exiftool_tags(photo, "XMP-dc:Subject")
     assert exiftool_tags(photo, "XMP-emotag:Faces")["XMP-emotag:Faces"], "the scores must stay for later"
-    again = json_lines(run_emotag("tag", str(photo), "--min-confidence", "1", "--json", check=True).stdout)[0]
+    again = json_lines(run_emotag("tag", str(photo), "--min-confidence", strict, "--json", check=True).stdout)[0]
     assert again["status"] == "unchanged"
     back = json_lines(run_emotag("tag", str(photo), "--json", check=True).stdout)[0]
-    assert (back["status"], back["tags"], back["added"]) == ("updated", ["Happy"], ["Happy"])
-    assert as_list(exiftool_tags(photo, "XMP-dc:Subject")["XMP-dc:Subject"]) == ["Happy"]
+    assert back["tags"] == ["Neutral"] and (back["status"], back["added"]) == ("updated", ["Neutral"])
+    assert as_list(exiftool_tags(photo, "XMP-dc:Subject")["XMP-dc:Subject"]) == ["Neutral"]
 
 
 def test_dry_run_writes_nothing(album):

@@ -332,7 +332,8 @@ end
 local function tags_already_written(emotag, path)
   local shown = run_emotag(emotag, "show", {}, { path })
   local result = shown and shown[path]
-  return result and not result.error and result.tags or {}
+  if not result or result.error then return {}, nil end
+  return result.tags or {}, result.eyes_tag
 end
 
 -- a small JPEG of what darktable sees, for images emotag cannot read itself
@@ -394,11 +395,15 @@ local function tag_chunk(emotag, root, images, counts)
         counts.problems[#counts.problems + 1] = image.filename .. ": " .. problem
       end
     end
-    local labels = result.tags or {}
+    local labels, eyes_tag = result.tags or {}, result.eyes_tag
     if result.status == "unchanged" then
-      labels = tags_already_written(emotag, paths[i])
+      labels, eyes_tag = tags_already_written(emotag, paths[i])
     end
     attach_emotions(image, root, labels)
+    -- the closed-eyes keyword is a tag of its own (darktable's "|" makes its levels), not under the root
+    if type(eyes_tag) == "string" and eyes_tag ~= "" then
+      dt.tags.attach(dt.tags.create(eyes_tag), image)
+    end
     local status = result.status
     if status == "tagged" or status == "unchanged" or status == "updated" then
       status = #labels > 0 and "tagged" or "below_confidence"

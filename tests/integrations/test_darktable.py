@@ -122,3 +122,17 @@ def lua_string(text: str) -> str:
 
 def shell_word(path: Path) -> str:
     return "'" + str(path).replace("'", "'\\''") + "'"
+
+
+def test_closed_eyes_arrive_as_a_tag_of_their_own_both_ways(album, darktable):
+    """Tagged by emotag first, or by the script inside darktable: `Eyes closed` is a tag, not under Emotion."""
+    from tests.test_eyes import CLOSED, copy_shared
+
+    first, second = copy_shared(CLOSED[:2], album)
+    run_emotag("tag", str(first), check=True)
+    report = darktable(TAG_SELECTED, [first, second, album / HAPPY_PHOTO])
+
+    for photo in (first, second):
+        assert "Eyes closed" in report.tags(photo.name), photo.name
+        assert "Emotion|Eyes closed" not in report.tags(photo.name)
+    assert "Eyes closed" not in report.tags(HAPPY_PHOTO)

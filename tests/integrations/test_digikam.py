@@ -96,3 +96,15 @@ def test_digikam_itself_takes_the_tags_into_its_database(album, digikam, tmp_pat
         expected = {"Emotion", *(f"Emotion/{label}" for label in result["tags"])} if result["tags"] else set()
         assert found == expected, name
     assert "Emotion/Happy" in tags[HAPPY_PHOTO]
+
+
+def test_digikam_reads_the_closed_eyes_keyword_as_a_tag_of_its_own(album, exiv2):
+    from tests.test_eyes import CLOSED, copy_shared
+
+    (closed,) = copy_shared(CLOSED[:1], album)
+    run_emotag("tag", str(album), check=True)
+
+    fields = read_with_exiv2(exiv2, closed)
+    assert "Eyes closed" in fields[TAGS_LIST] and "Emotion/Eyes closed" not in fields[TAGS_LIST]
+    assert "Eyes closed" in fields[IPTC_KEYWORDS]
+    assert not any("Eyes" in tag for tag in read_with_exiv2(exiv2, album / HAPPY_PHOTO).get(TAGS_LIST, []))

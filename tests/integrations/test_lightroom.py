@@ -176,3 +176,19 @@ t.emit_keywords()
     title, text, kind = report.of("message")[-1]
     assert (title, kind) == ("emotag is not installed or not found", "critical")
     assert "pipx install emotag" in text and "Plug-in Manager" in text
+
+
+def test_closed_eyes_get_their_own_keyword_not_one_under_emotion(album, lightroom):
+    """A photo with closed eyes gets `Eyes closed` in the catalog and in the file, beside the emotion keywords."""
+    from tests.test_eyes import CLOSED, copy_shared
+
+    (closed,) = copy_shared(CLOSED[:1], album)
+    photos = [album / HAPPY_PHOTO, closed]
+    report = lightroom(SELECT_ALL_AND_RUN.format(menu="TagSelected.lua"), photos)
+
+    assert "Eyes closed" in keywords(report, closed)
+    assert not any(k.endswith("|Eyes closed") for k in keywords(report, closed))
+    assert "Eyes closed" not in keywords(report, album / HAPPY_PHOTO)
+    for photo in photos:
+        in_file = {k for k in written_keywords(photo) if k != "Emotion"}
+        assert keywords(report, photo) == in_file, f"catalog and {photo.name} disagree"

@@ -107,6 +107,12 @@ function EmotagCommand.labels(result)
   return {}
 end
 
+-- the closed-eyes keyword a result gives a photo, or nil (JSON null comes back as a sentinel, not nil)
+function EmotagCommand.eyesTag(result)
+  if type(result.eyes_tag) == "string" and result.eyes_tag ~= "" then return result.eyes_tag end
+  return nil
+end
+
 -- the best `count` {path, score} of several `emotag top` runs, each over part of the photos
 function EmotagCommand.best(outputs, count)
   local all = {}

@@ -69,23 +69,38 @@ local function targetPhotos(catalog)
   return photos
 end
 
--- emotag's labels for one photo, asking `emotag show` for photos it had already tagged
+-- emotag's labels for one photo and its closed-eyes keyword (nil when none), asking `emotag show` for photos
+-- it had already tagged
 local function labelsOf(emotag, path, result)
   local labels = EmotagCommand.labels(result)
-  if labels then return labels end
+  if labels then return labels, EmotagCommand.eyesTag(result) end
   local shown = EmotagCommand.resultsByPath((run(EmotagCommand.showWords(emotag, path))))[path]
-  return shown and not shown.error and shown.tags or {}
+  if not shown or shown.error then return {}, nil end
+  return shown.tags or {}, EmotagCommand.eyesTag(shown)
+end
+
+-- the closed-eyes keyword ("Eyes closed", or levels joined by "|"): a keyword of its own, not under the root
+local function eyesKeyword(catalog, eyesTag, made)
+  if not made[eyesTag] then
+    local parent = nil
+    for level in string.gmatch(eyesTag, "[^|]+") do
+      parent = catalog:createKeyword(level, {}, true, parent, true)
+    end
+    made[eyesTag] = parent
+  end
+  return made[eyesTag]
 end
 
 local function addKeywords(catalog, root, plan)
   catalog:withWriteAccessDo("Add emotion keywords", function()
     local parent = catalog:createKeyword(root, {}, true, nil, true)
-    local keywords = {}
+    local keywords, eyes = {}, {}
     for _, item in ipairs(plan) do
       for _, label in ipairs(item.labels) do
         keywords[label] = keywords[label] or catalog:createKeyword(label, {}, true, parent, true)
         item.photo:addKeyword(keywords[label])
       end
+      if item.eyesTag then item.photo:addKeyword(eyesKeyword(catalog, item.eyesTag, eyes)) end
     end
   end, { timeout = 30 })
 end
@@ -115,10 +130,10 @@ local function readPhotos(emotag, photos, dryRun, minConfidence, progress)
         local missing = not LrFileUtils.exists(paths[i]) and "the file is missing (offline?)"
         problems[#problems + 1] = paths[i] .. ": " .. ((result and result.error) or missing or complaint or "no answer")
       else
-        local labels = labelsOf(emotag, paths[i], result)
-        if #labels > 0 then
+        local labels, eyesTag = labelsOf(emotag, paths[i], result)
+        if #labels > 0 or eyesTag then
           counts.tagged = counts.tagged + 1
-          plan[#plan + 1] = { photo = photo, path = paths[i], labels = labels }
+          plan[#plan + 1] = { photo = photo, path = paths[i], labels = labels, eyesTag = eyesTag }
         end
       end
     end
@@ -135,7 +150,9 @@ local function report(plan, counts, problems, total, dryRun, root)
         lines[#lines + 1] = string.format("... and %d more", #plan - 20)
         break
       end
+      local eyes = item.eyesTag and ("; " .. item.eyesTag) or ""
       lines[#lines + 1] = LrPathUtils.leafName(item.path) .. ": " .. root .. " > " .. table.concat(item.labels, ", ")
+        .. eyes
     end
     lines[#lines + 1] = "Dry run: nothing was written, to the files or to the catalog."
   elseif counts.tagged > 0 then

@@ -1,0 +1,236 @@
+"""Eyes open or closed: the reading, the keyword (every rule of the emotion keywords), `top --eyes-open`.
+
+Real photos of closed eyes come from ../shared/data/eyes (copied at test time, never committed): those tests
+skip where it is missing. The eye reading was fitted on that very folder, so these tests check that the reading
+reaches every place a face goes; how well it reads unseen faces is `bench/eyes_accuracy.py`'s (README).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from emotag.eyes import MIN_FACE, EyeReader, turned_away
+from emotag.faces import FaceFinder
+from emotag.photos import read_photo
+from emotag.pipeline import Settings
+from tests.conftest import HAPPY_PHOTO, NEUTRAL_PHOTO, SAMPLES, SHARED, exiftool_tags, json_lines, run_emotag
+
+EYES = SHARED / "eyes" / "photos"
+CLOSED = ("closed_409471bc37.jpg", "closed_40c7a0b951.jpg", "closed_4115b3f48e.jpg")
+OPEN = ("open_0b3a04a83c.jpg", "open_0b2fb72a0d.jpg")
+KEYWORD_FIELDS = ("XMP-dc:Subject", "XMP-lr:HierarchicalSubject", "XMP-digiKam:TagsList", "IPTC:Keywords")
+
+
+def copy_shared(names: tuple[str, ...], folder: Path) -> list[Path]:
+    """Writable copies of faces from ../shared/data/eyes; skips the test where they are missing."""
+    if not all((EYES / name).is_file() for name in names):
+        pytest.skip("../shared/data/eyes is not here")
+    folder.mkdir(parents=True, exist_ok=True)
+    copies = []
+    for name in names:
+        copy = folder / name
+        shutil.copyfile(EYES / name, copy)
+        copies.append(copy)
+    return copies
+
+
+def as_list(value) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def keyword_fields(photo: Path) -> dict:
+    data = exiftool_tags(photo, *KEYWORD_FIELDS)
+    return {name: as_list(data[name]) for name in KEYWORD_FIELDS if name in data}
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_the_sample_portraits_have_their_eyes_open():
+    finder, reader = FaceFinder(), EyeReader()
+    for name in (HAPPY_PHOTO, NEUTRAL_PHOTO):
+        photo = read_photo(SAMPLES / name)
+        (face,) = finder.find(photo)
+        eyes = reader.read_face(photo, face)
+        assert eyes is not None and eyes.state == "open" and eyes.closed < 0.1, name
+
+
+def test_a_face_too_small_or_turned_away_cannot_be_told():
+    finder, reader = FaceFinder(), EyeReader()
+    photo = read_photo(SAMPLES / HAPPY_PHOTO)
+    (face,) = finder.find(photo)
+    box = tuple(v * photo.scale for v in face.box)
+    assert reader.read(photo.grey, box) is not None
+    assert reader.read(photo.grey, (*box[:2], MIN_FACE - 1, MIN_FACE - 1)) is None
+    points = reader.landmarks(photo.grey, box)
+    assert not turned_away(points)
+    turned = points.copy()
+    turned[:8] = turned[30] + (turned[:8] - turned[30]) * 0.2  # the jaw's near side seen edge on
+    assert turned_away(turned)
+
+
+def test_closed_eyes_are_read_as_closed_and_open_as_open(tmp_path):
+    finder, reader = FaceFinder(), EyeReader()
+    for photo_path in copy_shared(CLOSED + OPEN, tmp_path):
+        photo = read_photo(photo_path)
+        (face,) = finder.find(photo)
+        eyes = reader.read_face(photo, face)
+        assert eyes is not None and eyes.state == photo_path.name.split("_")[0], photo_path.name
+
+
+def test_settings_fingerprint_changes_with_the_eye_reading_and_its_keyword():
+    """The ledger looks at a photo again when what decides its keywords changed: so once after an upgrade."""
+    from emotag.tags import TagScheme
+
+    plain = Settings().fingerprint()
+    assert "eyes 1=Eyes closed" in plain
+    assert Settings(scheme=TagScheme(eyes_closed="Blinks")).fingerprint() != plain
+
+
+@pytest.mark.slow
+def test_closed_eyes_get_their_keyword_in_every_field_beside_the_users_and_untag_restores(tmp_path):
+    closed, opened = copy_shared((CLOSED[0], OPEN[0]), tmp_path / "album")
+    subprocess.run(
+        [
+            "exiftool",
+            "-q",
+            "-overwrite_original",
+            "-XMP-dc:Subject=Mine",
+            "-XMP-lr:HierarchicalSubject=Trips|Lake",
+            "-IPTC:Keywords=Mine",
+            "--",
+            str(closed),
+        ],
+        check=True,
+    )
+    before = keyword_fields(closed)
+    results = {
+        Path(r["path"]).name: r
+        for r in json_lines(run_emotag("tag", str(tmp_path / "album"), "--json", check=True).stdout)
+    }
+    face = results[closed.name]["faces"][0]
+    assert face["eyes"] == "closed" and 0.5 <= face["eyes_closed"] <= 1
+    assert results[closed.name]["eyes_tag"] == "Eyes closed"
+    assert "Eyes closed" not in results[closed.name]["tags"]  # the emotion tags are the emotions'
+    assert results[opened.name]["faces"][0]["eyes"] == "open" and results[opened.name]["eyes_tag"] is None
+    fields = keyword_fields(closed)
+    assert fields["XMP-dc:Subject"][:1] == ["Mine"] and "Eyes closed" in fields["XMP-dc:Subject"]
+    assert fields["XMP-lr:HierarchicalSubject"][0] == "Trips|Lake"
+    assert "Eyes closed" in fields["XMP-lr:HierarchicalSubject"]
+    assert not any(value.endswith("|Eyes closed") for value in fields["XMP-lr:HierarchicalSubject"])
+    assert "Eyes closed" in fields["XMP-digiKam:TagsList"] and "Eyes closed" in fields["IPTC:Keywords"]
+    assert not any("Eyes" in value for values in keyword_fields(opened).values() for value in values)
+    record = exiftool_tags(closed, "XMP-emotag:all", options=("-struct",))
+    assert record["XMP-emotag:EyesVersion"] == "1" or record["XMP-emotag:EyesVersion"] == 1
+    assert record["XMP-emotag:Faces"][0]["Eyes"] == "closed"
+
+    unchanged = digest(closed)
+    again = json_lines(run_emotag("tag", str(closed), "--json", check=True).stdout)[0]
+    assert again["status"] == "unchanged" and again["eyes_tag"] == "Eyes closed"
+    assert digest(closed) == unchanged  # a re-run is a no-op
+
+    shown = run_emotag("show", str(closed), check=True).stdout
+    assert "eyes closed" in shown and "Eyes closed" in shown
+
+    run_emotag("untag", str(closed), check=True)
+    assert keyword_fields(closed) == before
+    assert not exiftool_tags(closed, "XMP-emotag:all")
+
+
+@pytest.mark.slow
+def test_the_closed_eyes_keyword_is_configurable_and_can_be_turned_off(tmp_path, private_state):
+    (closed,) = copy_shared((CLOSED[1],), tmp_path / "album")
+    config = private_state / "config.toml"
+    config.write_text('[tags]\neyes_closed = "Culling|Eyes closed"\n', encoding="utf-8")
+    result = json_lines(run_emotag("tag", str(closed), "--json", check=True).stdout)[0]
+    assert result["eyes_tag"] == "Culling|Eyes closed"
+    fields = keyword_fields(closed)
+    assert {"Culling", "Culling|Eyes closed"} <= set(fields["XMP-lr:HierarchicalSubject"])
+    assert {"Culling", "Culling/Eyes closed"} <= set(fields["XMP-digiKam:TagsList"])
+    assert "Eyes closed" in fields["XMP-dc:Subject"] and "Culling" not in fields["XMP-dc:Subject"]
+    assert 'eyes_closed = "Culling|Eyes closed"' in run_emotag("config", check=True).stdout
+
+    config.write_text('[tags]\neyes_closed = ""\n', encoding="utf-8")
+    result = json_lines(run_emotag("tag", str(closed), "--json", check=True).stdout)[0]
+    assert result["status"] == "tagged" and result["eyes_tag"] is None
+    assert not any("Eyes" in value for values in keyword_fields(closed).values() for value in values)
+
+    config.write_text('[tags]\neyes_closed = "Culling/Eyes"\n', encoding="utf-8")
+    refused = run_emotag("tag", str(closed))
+    assert refused.returncode == 2 and "eyes_closed" in refused.stderr
+
+
+@pytest.mark.slow
+def test_photos_tagged_before_eyes_were_read_get_their_eyes_read_once(tmp_path, private_state):
+    (closed,) = copy_shared((CLOSED[2],), tmp_path / "album")
+    config = private_state / "config.toml"
+    config.write_text('[tags]\neyes_closed = ""\n', encoding="utf-8")
+    run_emotag("tag", str(closed), check=True)
+    config.unlink()
+    # what an earlier emotag left: its keywords, but no eye reading's version and faces without eyes
+    faces = exiftool_tags(closed, "XMP-emotag:Faces", options=("-struct",))["XMP-emotag:Faces"]
+    older = ",".join(
+        "{" + ",".join(f"{k}={v}" for k, v in face.items() if k not in ("Eyes", "EyesClosed")) + "}" for face in faces
+    )
+    subprocess.run(
+        [
+            "exiftool",
+            "-config",
+            str(Path("emotag/emotag.config").resolve()),
+            "-q",
+            "-overwrite_original",
+            "-XMP-emotag:EyesVersion=",
+            f"-XMP-emotag:Faces=[{older}]",
+            "--",
+            str(closed),
+        ],
+        check=True,
+    )
+    assert "Eyes" not in exiftool_tags(closed, "XMP-emotag:Faces", options=("-struct",))["XMP-emotag:Faces"][0]
+    first = json_lines(run_emotag("tag", str(closed), "--json", check=True).stdout)[0]
+    assert first["status"] == "tagged" and first["faces"] and first["faces"][0]["eyes"] == "closed"
+    assert first["eyes_tag"] == "Eyes closed" and "Eyes closed" in keyword_fields(closed)["XMP-dc:Subject"]
+    second = json_lines(run_emotag("tag", str(closed), "--json", check=True).stdout)[0]
+    assert second["status"] == "unchanged"
+
+
+@pytest.mark.slow
+def test_top_eyes_open_leaves_out_photos_with_closed_eyes(tmp_path):
+    album = tmp_path / "album"
+    copy_shared(CLOSED + OPEN, album)
+    shutil.copy(SAMPLES / HAPPY_PHOTO, album)
+    every = [
+        Path(r["path"]).name
+        for r in json_lines(run_emotag("top", "neutral", str(album), "-n", "20", "--json", check=True).stdout)
+    ]
+    assert set(CLOSED) <= set(every)  # untagged: read on the fly
+    kept = [
+        Path(r["path"]).name
+        for r in json_lines(
+            run_emotag("top", "neutral", str(album), "-n", "20", "--json", "--eyes-open", check=True).stdout
+        )
+    ]
+    assert set(kept) == set(OPEN) | {HAPPY_PHOTO}
+    run_emotag("tag", str(album), check=True)
+    tagged = [
+        Path(r["path"]).name
+        for r in json_lines(
+            run_emotag("top", "neutral", str(album), "-n", "20", "--json", "--eyes-open", check=True).stdout
+        )
+    ]
+    assert tagged == kept  # from the tags, the same
+
+
+def test_eye_features_are_finite_on_a_flat_image():
+    """A face box over a plain grey image (no eyes to see) reads without dividing by zero."""
+    reader = EyeReader()
+    grey = np.full((200, 200), 128, dtype=np.uint8)
+    eyes = reader.read(grey, (20, 20, 160, 160))
+    assert eyes is None or 0.0 <= eyes.closed <= 1.0
