@@ -290,7 +290,7 @@ class Tagger:
                 log.exception("unexpected failure on %s", path)
                 results[path] = PhotoResult(str(path), "error", error=f"internal error: {describe(error)}")
 
-        readable = [face.crop for *_, faces, _ in pending for face in faces if face.readable]
+        readable = [face.crop for *_, faces, _, _ in pending for face in faces if face.readable]
         with stage("classify"):
             scores = iter(self.model.classify(np.stack(readable)) if readable else [])
         for path, target, record, photo, faces, eyes, force in pending:
