@@ -161,6 +161,12 @@ def main(verbose: bool) -> None:
         os.environ["EMOTAG_VERBOSE"] = "1"  # worker processes log as this one does
 
 
+sidecar_option = click.option(
+    "--sidecar",
+    type=click.Choice(["darktable", "lightroom"]),  # metadata.SIDECAR_STYLES (not imported: --help stays fast)
+    show_default="sidecar in the config, else darktable",
+    help="Sidecar name for raw files: IMG.CR2.xmp (darktable, digiKam) or IMG.xmp (Lightroom).",
+)
 exclude_option = click.option(
     "--exclude",
     metavar="PATTERN",
@@ -188,12 +194,7 @@ def tagging_options(command):
             show_default="min_confidence in the config, else each emotion's own: [thresholds], the model's",
             help="Tag every emotion from this confidence on.",
         ),
-        click.option(
-            "--sidecar",
-            type=click.Choice(["darktable", "lightroom"]),
-            show_default="sidecar in the config, else darktable",
-            help="Sidecar name for raw files: IMG.CR2.xmp (darktable, digiKam) or IMG.xmp (Lightroom).",
-        ),
+        sidecar_option,
         click.option(
             "--sidecar-always",
             is_flag=True,
@@ -512,12 +513,7 @@ def top(ctx, emotion, paths, count, copy_to, link_to, html_file, as_json, eyes_o
 @main.command()
 @paths_argument
 @click.option("--json", "as_json", is_flag=True, help="Print one object per folder, then the total (JSON Lines).")
-@click.option(
-    "--sidecar",
-    type=click.Choice(["darktable", "lightroom"]),
-    show_default="sidecar in the config, else darktable",
-    help="Sidecar name for raw files.",
-)
+@sidecar_option
 @exclude_option
 @click.pass_context
 def report(ctx, paths, as_json, sidecar, exclude):
@@ -545,12 +541,7 @@ def report(ctx, paths, as_json, sidecar, exclude):
 @paths_argument
 @click.option("--dry-run", is_flag=True, help="Show which photos carry emotag's tags, but change nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print {path, status} per photo (JSON Lines).")
-@click.option(
-    "--sidecar",
-    type=click.Choice(["darktable", "lightroom"]),
-    show_default="sidecar in the config, else darktable",
-    help="Sidecar name for raw files.",
-)
+@sidecar_option
 @click.option(
     "--sidecar-always",
     is_flag=True,

@@ -158,3 +158,14 @@ def test_sidecars_for_every_photo_leave_the_originals_untouched(tmp_path):
     run_emotag("untag", "--sidecar-always", str(folder), check=True)
     assert not list(folder.glob("*.xmp")), "untag removes the sidecars it made"
     assert {path.name: digest(path) for path in folder.iterdir()} == before
+
+
+def test_the_command_lines_sidecar_choices_are_the_sidecar_styles():
+    from emotag.cli import sidecar_option
+    from emotag.metadata import SIDECAR_STYLES
+
+    @sidecar_option
+    def command(sidecar):
+        pass
+
+    assert tuple(command.__click_params__[0].type.choices) == SIDECAR_STYLES
