@@ -33,6 +33,7 @@ import dask
 from dask.distributed import Client, KilledWorker, LocalCluster, WorkerPlugin, as_completed
 
 from emotag import batch
+from emotag.errors import EmotagError
 from emotag.expressions import model_version
 from emotag.ledger import Ledger
 from emotag.pipeline import BATCH_PHOTOS, PhotoResult, Settings, known_result
@@ -50,7 +51,7 @@ _lock = threading.Lock()
 _settings: Settings | None = None
 
 
-class ClusterError(RuntimeError):
+class ClusterError(EmotagError):
     """The cluster failed the run: one line for a person."""
 
 

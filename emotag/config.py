@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from emotag.emotions import EMOTIONS
+from emotag.errors import EmotagError
 from emotag.faces import DEFAULT_MIN_FACE
 from emotag.metadata import SIDECAR_STYLES
 from emotag.photos import DEFAULT_MAX_SIDE
@@ -25,7 +26,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 
-class ConfigError(Exception):
+class ConfigError(EmotagError):
     """The configuration file is unreadable or holds a bad value."""
 
 

@@ -21,6 +21,7 @@ import numpy as np
 
 from emotag.crops import prepare_crops
 from emotag.emotions import CROP_SIZE, EMOTIONS
+from emotag.errors import ModelError
 
 MODEL_CARD_FILE = "expression-model.json"
 BATCH = 256
@@ -28,10 +29,6 @@ VIEWS = ("plain", "mirror", "zoom", "zoom mirror")
 """Ways to read one face; the model card says which the shipped model averages (test-time augmentation)."""
 ZOOM = 1.1
 """The zoomed views magnify the crop 1.1 times about its centre: within the training augmentation's 12%."""
-
-
-class ModelError(RuntimeError):
-    """The expression model is missing or cannot be loaded."""
 
 
 def model_folder() -> Path:

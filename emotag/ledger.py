@@ -14,6 +14,8 @@ import time
 from pathlib import Path
 from typing import NamedTuple
 
+from emotag.errors import EmotagError
+
 log = logging.getLogger("emotag")
 
 SCHEMA = """
@@ -54,7 +56,7 @@ def default_location() -> Path:
     return Path(user_data_dir("emotag")) / "ledger.sqlite"
 
 
-class LedgerError(RuntimeError):
+class LedgerError(EmotagError):
     """The ledger cannot be kept where it should be; the message says where, why, and what to do."""
 
 

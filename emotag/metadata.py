@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from emotag.emotions import EMOTIONS
+from emotag.errors import EmotagError
 from emotag.photos import is_raw
 from emotag.tags import HIERARCHICAL, IPTC_KEYWORDS, KEYWORD_FIELDS, SUBJECT, TAGS_LIST, merge, user_values
 
@@ -72,7 +73,7 @@ EXIFTOOL_MISSING = (
 )
 
 
-class MetadataError(Exception):
+class MetadataError(EmotagError):
     """ExifTool could not read or write a file's metadata; the message says why, for a person."""
 
 

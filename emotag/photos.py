@@ -15,6 +15,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
+from emotag.errors import EmotagError
+
 PHOTO_SUFFIXES = frozenset({".jpg", ".jpeg", ".jpe", ".png", ".tif", ".tiff", ".webp", ".heic", ".heif", ".hif"})
 RAW_SUFFIXES = frozenset({".cr2", ".cr3", ".nef", ".arw", ".raf", ".orf", ".rw2", ".pef", ".srw", ".dng"})
 MAX_PIXELS = 250_000_000
@@ -24,7 +26,7 @@ Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 log = logging.getLogger("emotag")
 
 
-class PhotoError(Exception):
+class PhotoError(EmotagError):
     """A photo that cannot be read; the message says why, for a person."""
 
 

@@ -33,6 +33,7 @@ from emotag.metadata import (
     writable,
 )
 from emotag.photos import DEFAULT_MAX_SIDE, Photo, PhotoError, is_photo, read_photo
+from emotag.results import FaceResult, PhotoResult
 from emotag.tags import (
     FaceReading,
     TagScheme,
@@ -51,12 +52,6 @@ from emotag.timing import stage, stage_seconds
 log = logging.getLogger("emotag")
 
 BATCH_PHOTOS = 16
-STATUSES = ("tagged", "updated", "unchanged", "no_faces", "skipped", "left_untagged", "error")
-"""tagged: emotag read the faces and wrote its tags and record; updated: an already tagged photo's tags changed
-(a new threshold or label, or a keyword the user took away, taken out of every field); left_untagged: the user
-took emotag's tags off with `emotag untag`, so it is left alone until `emotag tag --force` names it."""
-
-
 READS_FACES = {"reads_faces": True}
 """Field metadata of a setting that changes which faces are found or how they are read: a photo this model
 already read under other such settings is read again, not re-decided from its stored scores."""
@@ -109,38 +104,6 @@ def _plain(value):
     if isinstance(value, (set, frozenset)):
         return sorted(value)
     return repr(value)
-
-
-@dataclass
-class FaceResult:
-    """A face as reported: box in pixels of the photo as displayed; no emotion when too small to read."""
-
-    box: list[int]
-    emotion: str | None = None
-    confidence: float | None = None
-    scores: dict[str, float] | None = None
-    eyes: str | None = None  # "open", "closed", or None when they cannot be told (or the face is too small)
-    eyes_closed: float | None = None  # 0-1; emotag reads 0.5 and up as closed
-
-
-@dataclass
-class PhotoResult:
-    """One photo's outcome, as `--json` prints it."""
-
-    path: str
-    status: str
-    faces: list[FaceResult] = field(default_factory=list)
-    tags: list[str] = field(default_factory=list)  # the emotion tags (under the emotion root)
-    error: str | None = None
-    added: list[str] = field(default_factory=list)  # emotag's tags this photo gains (would gain: --dry-run)
-    removed: list[str] = field(default_factory=list)  # emotag's tags it loses (would lose)
-    eyes_tag: str | None = None  # the closed-eyes keyword ("Eyes closed", levels joined by '|'), when written
-
-    def to_json(self) -> dict:
-        data = asdict(self)
-        if self.error is None:
-            del data["error"]
-        return data
 
 
 def find_photos(paths: Iterable[Path], exclusions=None) -> Iterator[Path]:
@@ -331,7 +294,8 @@ class Tagger:
         kept, ours, rejected = self.plan(target, record, emotions, False, closed)
         eyes_tag = self.eyes_tag(closed)
         unchanged = record.thresholds == thresholds_text(self.thresholds) and set(rejected) == set(record.rejected)
-        if unchanged and not needs_write(target, record, ours):
+        keywords_change = needs_write(target, record, ours)
+        if unchanged and not keywords_change:
             labels = self.labels(kept)
             self._remember(path, "unchanged", labels, eyes_tag)
             return PhotoResult(str(path), "unchanged", tags=labels, eyes_tag=eyes_tag)
@@ -342,7 +306,7 @@ class Tagger:
                 for face, r in zip(stored, readings)
             ]
             kept = self.write(path, target, emotions, faces, False, closed)
-        return self.outcome(path, "updated", record, kept, eyes_tag=eyes_tag)
+        return self.outcome(path, "updated", record, kept, eyes_tag=eyes_tag, keywords_change=keywords_change)
 
     def decide_and_write(self, path, target, record, photo, faces, readings, eyes, force=False) -> PhotoResult:
         """Decide a freshly read photo's tags and write them with emotag's record."""
@@ -380,14 +344,24 @@ class Tagger:
         return self.settings.scheme.eyes_closed if eyes_closed and eyes_closed_label(self.settings.scheme) else None
 
     def outcome(
-        self, path: Path, status: str, record: TagRecord, emotions: list[str], faces=(), eyes_tag: str | None = None
+        self,
+        path: Path,
+        status: str,
+        record: TagRecord,
+        emotions: list[str],
+        faces=(),
+        eyes_tag: str | None = None,
+        keywords_change: bool = False,
     ) -> PhotoResult:
-        """The photo's result, with emotag's tags it gained and lost (against what its record said), remembered."""
+        """The photo's result, with emotag's tags it gained and lost (against what its record said), remembered.
+
+        `keywords_change`: the write changed a keyword field beyond the emotions (the closed-eyes keyword turned
+        off or renamed), so an update is one even when no emotion came or went."""
         labels = self.labels(emotions)
         before = record.labels if len(record.labels) == len(record.emotions) else self.labels(record.emotions)
         added = [label for label in labels if label not in before]
         removed = [label for label in before if label not in labels]
-        if status == "updated" and not added and not removed:
+        if status == "updated" and not added and not removed and not keywords_change:
             status = "unchanged"  # only emotag's record changed (its threshold): the photo's tags are as they were
         self._remember(path, status, labels, eyes_tag)
         return PhotoResult(str(path), status, list(faces), labels, eyes_tag=eyes_tag, added=added, removed=removed)

@@ -145,11 +145,6 @@ def test_closed_eyes_get_their_keyword_in_every_field_beside_the_users_and_untag
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="known bug since the corrections merge: turning the keyword off after a photo got it leaves the photo "
-    "'unchanged' with the keyword still in it; to fix in emotag/pipeline.py retag_from_record",
-)
 def test_the_closed_eyes_keyword_is_configurable_and_can_be_turned_off(tmp_path, private_state):
     (closed,) = copy_shared((CLOSED[1],), tmp_path / "album")
     config = private_state / "config.toml"

@@ -1,0 +1,62 @@
+"""What a run says of each photo: its status, its faces and its tags, as `--json` prints them.
+
+The status values are strings the Lua plug-ins and scripts parse: `Status` is a `str` enum, so a status prints,
+compares and serialises as exactly that string.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from enum import Enum
+
+
+class Status(str, Enum):
+    """What happened to a photo.
+
+    tagged: emotag read the faces and wrote its tags and record; updated: an already tagged photo's tags changed
+    (a new threshold or label, or a keyword the user took away, taken out of every field); left_untagged: the
+    user took emotag's tags off with `emotag untag`, so it is left alone until `emotag tag --force` names it.
+    """
+
+    TAGGED = "tagged"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+    NO_FACES = "no_faces"
+    SKIPPED = "skipped"
+    LEFT_UNTAGGED = "left_untagged"
+    ERROR = "error"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass
+class FaceResult:
+    """A face as reported: box in pixels of the photo as displayed; no emotion when too small to read."""
+
+    box: list[int]
+    emotion: str | None = None
+    confidence: float | None = None
+    scores: dict[str, float] | None = None
+    eyes: str | None = None  # "open", "closed", or None when they cannot be told (or the face is too small)
+    eyes_closed: float | None = None  # 0-1; emotag reads 0.5 and up as closed
+
+
+@dataclass
+class PhotoResult:
+    """One photo's outcome, as `--json` prints it."""
+
+    path: str
+    status: Status | str  # a Status; the string values compare equal
+    faces: list[FaceResult] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)  # the emotion tags (under the emotion root)
+    error: str | None = None
+    added: list[str] = field(default_factory=list)  # emotag's tags this photo gains (would gain: --dry-run)
+    removed: list[str] = field(default_factory=list)  # emotag's tags it loses (would lose)
+    eyes_tag: str | None = None  # the closed-eyes keyword ("Eyes closed", levels joined by '|'), when written
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        if self.error is None:
+            del data["error"]
+        return data
