@@ -96,7 +96,7 @@ def test_the_readme_the_installer_and_the_systemd_unit_agree_on_where_emotag_lan
     installer = (ROOT / "install.sh").read_text()
     readme = (ROOT / "README.md").read_text()
     assert re.search(r"^ExecStart=%h/\.local/bin/emotag ", unit, re.MULTILINE)
-    assert 'BIN=${EMOTAG_BIN:-$HOME/.local/bin}' in installer
+    assert "BIN=${EMOTAG_BIN:-$HOME/.local/bin}" in installer
     assert "~/.local/bin/emotag" in readme and "~/.local/lib/emotag" in readme
     first_block = readme.split("```sh\n", 1)[1].split("```", 1)[0].splitlines()
     assert [line.split()[0] for line in first_block] == ["./install.sh", "./test.sh"], first_block

@@ -64,9 +64,7 @@ def on_a_terminal(*args: str) -> tuple[int, str]:
     """Run emotag with its stderr on a pseudo-terminal, as in a person's shell; what the terminal showed."""
     leader, follower = pty.openpty()
     fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 120, 0, 0))  # a terminal 120 wide
-    process = subprocess.Popen(
-        [sys.executable, "-m", "emotag.cli", *args], stdout=subprocess.DEVNULL, stderr=follower
-    )
+    process = subprocess.Popen([sys.executable, "-m", "emotag.cli", *args], stdout=subprocess.DEVNULL, stderr=follower)
     os.close(follower)
     shown = b""
     while True:
