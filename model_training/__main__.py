@@ -85,14 +85,13 @@ def member_plan(args: argparse.Namespace) -> list[list[Stage]]:
     `RESTART_LEARNING_RATE`, with seed + 100 (C - 1); with `--distill` it also learns from the averaged readings
     of cycles 1 to C - 1.
     """
-    epochs = args.epochs if len(args.epochs) == args.members else args.epochs[:1] * args.members
-    if len(args.epochs) not in (1, args.members):
-        raise SystemExit(f"--epochs takes one number, or one per member ({args.members})")
+    epochs = per_member(args.epochs, args.members, "--epochs")
+    cycles = per_member(args.cycles, args.members, "--cycles")
     plan = []
     for k in range(args.members):
         folder = args.run if args.members == 1 else args.run / f"member-{k + 1}"
         stages = [Stage(folder, epochs[k], args.seed + k, LEARNING_RATE, None)]
-        for cycle in range(2, args.cycles + 1):
+        for cycle in range(2, cycles[k] + 1):
             previous = stages[-1].run / "best.keras"
             seed = args.seed + k + 100 * (cycle - 1)
             teachers = tuple(stage.run / "best.keras" for stage in stages) if args.distill else ()
@@ -100,6 +99,13 @@ def member_plan(args: argparse.Namespace) -> list[list[Stage]]:
             stages.append(Stage(folder / f"cycle-{cycle}", restart, seed, RESTART_LEARNING_RATE, previous, teachers))
         plan.append(stages)
     return plan
+
+
+def per_member(values: list[int], members: int, option: str) -> list[int]:
+    """An option given once for every member, or once per member."""
+    if len(values) not in (1, members):
+        raise SystemExit(f"{option} takes one number, or one per member ({members})")
+    return values if len(values) == members else values[:1] * members
 
 
 def command_train(args: argparse.Namespace) -> None:
@@ -136,7 +142,7 @@ def command_train(args: argparse.Namespace) -> None:
         "training_minutes": round(sum(training_minutes(stage.run) for stages in plan for stage in stages), 1),
         "epochs": epochs if len(plan) > 1 else epochs[0],
         "seed": seeds if len(plan) > 1 else seeds[0],
-        "cycles": args.cycles,
+        "cycles": [len(stages) for stages in plan] if len(plan) > 1 else len(plan[0]),
         "snapshots": args.snapshots,
         "distill": args.distill,
         "label_share": args.label_share,
@@ -230,7 +236,11 @@ def main(argv: list[str] | None = None) -> None:
     train.add_argument("--seed", type=int, default=1234, help="member K is trained with seed + K - 1")
     train.add_argument("--members", type=int, default=1, help="train this many networks and average their logits")
     train.add_argument(
-        "--cycles", type=int, default=1, help="learning-rate cycles per network: each restarts from the last's best"
+        "--cycles",
+        type=int,
+        nargs="+",
+        default=[1],
+        help="learning-rate cycles per network (one number, or one per member): each restarts from the last's best",
     )
     train.add_argument(
         "--restart-epochs", type=int, help="epochs of each warm restart (cycle 2 on); default: as --epochs"

@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from emotag.emotions import EMOTIONS
@@ -205,3 +206,20 @@ def test_calibration_is_measured_and_fitted_against_the_crowds_top_choice():
     assert set(crowd["crowd_recall"]) == set(EMOTIONS) and sum(crowd["crowd_support"].values()) == crowd["faces"]
     tied = data.FaceSet(faces.images[:1], np.array([0]), np.array([[5, 0, 0, 5, 0, 0, 0]], np.float32))
     assert np.allclose(data.crowd_majority(tied), [[0.5, 0, 0, 0.5, 0, 0, 0]])
+
+
+def test_each_member_can_have_its_own_cycles_seeds_counting_up_and_restarts_from_its_last_best(tmp_path):
+    from argparse import Namespace
+
+    from model_training.__main__ import member_plan
+
+    args = Namespace(run=tmp_path, members=2, epochs=[26], cycles=[2, 1], restart_epochs=12, seed=1234, distill=False)
+    first, second = member_plan(args)
+    assert [(s.run, s.epochs, s.seed, s.start_from) for s in first] == [
+        (tmp_path / "member-1", 26, 1234, None),
+        (tmp_path / "member-1" / "cycle-2", 12, 1334, tmp_path / "member-1" / "best.keras"),
+    ]
+    assert [(s.run, s.epochs, s.seed, s.start_from) for s in second] == [(tmp_path / "member-2", 26, 1235, None)]
+    args.cycles = [2, 1, 3]
+    with pytest.raises(SystemExit, match="--cycles takes one number, or one per member"):
+        member_plan(args)
