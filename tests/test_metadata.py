@@ -6,7 +6,9 @@ import shutil
 
 import pytest
 
-from emotag.metadata import Metadata, MetadataError, metadata_target
+from emotag.exiftool import MetadataError
+from emotag.record import Metadata
+from emotag.sidecars import metadata_target
 from emotag.tags import (
     HIERARCHICAL,
     SUBJECT,
