@@ -10,7 +10,7 @@ import argparse
 import time
 from pathlib import Path
 
-from emotag.metadata import Metadata
+from emotag.record import Metadata
 
 SAMPLE = Path(__file__).resolve().parent.parent / "samples" / "grace-hopper.jpg"
 

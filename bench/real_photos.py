@@ -3,7 +3,7 @@
     python bench/real_photos.py [FOLDER] [--json figures.json] [--fit] [--save-thresholds] [--readings F]
 
 FOLDER (default `../shared/data/labelled`) holds a `labels.csv` with `file,emotion` and, optionally, `person`.
-Each photo goes through emotag's own pipeline (decode, find faces, read expressions: `pipeline.read_faces`, as
+Each photo goes through emotag's own pipeline (decode, find faces, read expressions: `picker.read_faces`, as
 `emotag top` and `emotag show` read an untagged photo) and the tags are decided by `tags.photo_emotions`, the
 rule `emotag tag` writes by. Printed, and written as JSON with `--json`, for all photos and for the news photos
 (350x350, Labeled Faces in the Wild) and the film stills apart:
@@ -29,6 +29,7 @@ import json
 import sys
 import time
 import zlib
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -36,8 +37,8 @@ from PIL import Image
 
 from emotag.emotions import EMOTIONS
 from emotag.expressions import MODEL_CARD_FILE, model_folder, model_thresholds
-from emotag.picker import strength
-from emotag.pipeline import Settings, Tagger, read_faces
+from emotag.picker import read_faces
+from emotag.pipeline import Settings, Tagger
 from emotag.tags import DEFAULT_MIN_CONFIDENCE, FaceReading, decision_thresholds, photo_emotions
 
 DEFAULT_FOLDER = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "labelled"
@@ -73,7 +74,7 @@ def read_all(folder: Path, rows: list[dict]) -> tuple[list[dict], float]:
     seconds = time.perf_counter() - started
     photos = []
     for row, result in zip(rows, looked):
-        photos.append({**row, "faces": result.faces, "error": result.error})
+        photos.append({**row, "faces": [asdict(face) for face in result.faces], "error": result.error})
     return photos, seconds
 
 
@@ -101,7 +102,7 @@ def figures(photos: list[dict], thresholds: dict[str, float]) -> dict:
         said = [p for p, t in zip(photos, tags) if emotion in t]
         true = [p for p in photos if p["emotion"] == emotion]
         hits = sum(p["emotion"] == emotion for p in said)
-        ranked = sorted(with_face, key=lambda p: (-strength(p["faces"], emotion), p["file"]))[:10]
+        ranked = sorted(with_face, key=lambda p: (-max(f["scores"][emotion] for f in p["faces"]), p["file"]))[:10]
         per_emotion[emotion] = {
             "photos": len(true),
             "tagged": len(said),

@@ -95,7 +95,7 @@ def config_error(error: Exception) -> None:
 
 
 def _photos(paths: tuple[Path, ...], settings=None, stop=None) -> list[Path]:
-    from emotag.pipeline import find_photos
+    from emotag.discovery import find_photos
 
     photos = []
     for photo in find_photos(paths, settings.exclusions() if settings else None):
@@ -332,8 +332,8 @@ def tag(ctx, paths, dry_run, as_json, force, jobs, min_confidence, sidecar, clus
     Stop with Ctrl-C or SIGTERM: the photos in hand are finished and the summary printed (exit status 130 or 143);
     the same command later does what is left."""
     from emotag.batch import default_jobs
+    from emotag.exiftool import MetadataError
     from emotag.expressions import ModelError
-    from emotag.metadata import MetadataError
 
     if cluster and jobs:
         raise click.UsageError("--jobs counts local workers; with --cluster the cluster's workers do the work")
@@ -429,7 +429,7 @@ def _writable_folder(ctx, param, value: Path | None) -> Path | None:
 
 
 def _describe(error: OSError) -> str:
-    from emotag.pipeline import describe
+    from emotag.causes import describe
 
     return describe(error)
 
@@ -467,7 +467,7 @@ def _describe(error: OSError) -> str:
 def top(ctx, emotion, paths, count, copy_to, link_to, html_file, as_json, eyes_open, per_burst, exclude):
     """The N photos in PATHS whose faces show EMOTION most strongly."""
     from emotag.albums import leave_out_albums
-    from emotag.metadata import MetadataError
+    from emotag.exiftool import MetadataError
     from emotag.picker import make_album, rank, write_contact_sheet
 
     if copy_to and link_to:
@@ -518,7 +518,8 @@ def top(ctx, emotion, paths, count, copy_to, link_to, html_file, as_json, eyes_o
 @click.pass_context
 def report(ctx, paths, as_json, sidecar, exclude):
     """Count the photos in PATHS per folder and per tag, from emotag's tags in the photos (no model needed)."""
-    from emotag.metadata import Metadata, MetadataError
+    from emotag.exiftool import MetadataError
+    from emotag.record import Metadata
     from emotag.report import in_words, make_report
 
     settings, _ = _settings(ctx, sidecar=sidecar, exclude=exclude)
@@ -556,7 +557,8 @@ def untag(ctx, paths, dry_run, as_json, sidecar, sidecar_always, exclude, keep_m
     """Remove emotag's tags from PATHS, restoring every keyword field to what it held before.
 
     emotag then leaves those photos alone (in folder runs and watchers) until `emotag tag --force` names them."""
-    from emotag.metadata import Metadata, MetadataError
+    from emotag.exiftool import MetadataError
+    from emotag.record import Metadata
     from emotag.untag import untag_photos
 
     settings, _ = _settings(ctx, sidecar=sidecar, sidecar_always=sidecar_always, exclude=exclude, keep_mtime=keep_mtime)
@@ -564,17 +566,14 @@ def untag(ctx, paths, dry_run, as_json, sidecar, sidecar_always, exclude, keep_m
     try:
         with Metadata(keep_mtime=settings.keep_mtime) as metadata:
             photos = _photos(paths, settings)
-            for path, status, message in untag_photos(
-                photos, metadata, settings.sidecar, dry_run, settings.sidecar_always
-            ):
-                counts[status] += 1
+            for done in untag_photos(photos, metadata, settings.sidecar, dry_run, settings.sidecar_always):
+                counts[done.status] += 1
                 if as_json:
-                    record = {"path": str(path), "status": status} | ({"error": message} if message else {})
-                    click.echo(json.dumps(record))
-                elif status == "error":
-                    click.echo(f"emotag: {shown(path)}: {message}", err=True)
-                elif status == "untagged":
-                    click.echo(as_stored("untagged " if not dry_run else "would untag ", path))
+                    click.echo(json.dumps(done.to_json()))
+                elif done.status == "error":
+                    click.echo(f"emotag: {shown(done.path)}: {done.error}", err=True)
+                elif done.status == "untagged":
+                    click.echo(as_stored("untagged " if not dry_run else "would untag ", done.path))
     except (MetadataError, RuntimeError) as error:
         _fail_early(error)
     click.echo(
@@ -591,7 +590,7 @@ def untag(ctx, paths, dry_run, as_json, sidecar, sidecar_always, exclude, keep_m
 @click.pass_context
 def show(ctx, photos, as_json):
     """Show each photo's faces, boxes, scores and emotion tags (read now if it is not tagged)."""
-    from emotag.metadata import MetadataError
+    from emotag.exiftool import MetadataError
     from emotag.picker import describe_photo
 
     settings, _ = _settings(ctx)
@@ -678,8 +677,8 @@ def watch(ctx, folders, polling, show_status, dry_run, as_json, force, jobs, min
     if not folders:
         raise click.UsageError("name at least one folder to watch")
     from emotag.batch import default_jobs
+    from emotag.exiftool import MetadataError
     from emotag.expressions import ModelError
-    from emotag.metadata import MetadataError
     from emotag.watcher import Watcher
 
     settings, config = _settings(

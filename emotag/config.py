@@ -16,8 +16,8 @@ from typing import Any
 from emotag.emotions import EMOTIONS
 from emotag.errors import EmotagError
 from emotag.faces import DEFAULT_MIN_FACE
-from emotag.metadata import SIDECAR_STYLES
 from emotag.photos import DEFAULT_MAX_SIDE
+from emotag.sidecars import SIDECAR_STYLES
 from emotag.tags import DEFAULT_EYES_CLOSED, DEFAULT_LABELS, DEFAULT_ROOT
 
 if sys.version_info >= (3, 11):

@@ -13,7 +13,7 @@ a parent entry that the full path (`Emotion|Happy`) already implies.
 from __future__ import annotations
 
 from emotag.emotions import EMOTIONS
-from emotag.metadata import TagRecord
+from emotag.record import TagRecord
 from emotag.tags import DEFAULT_LABELS, HIERARCHICAL, IPTC_KEYWORDS, KEYWORD_FIELDS, TAGS_LIST, TagScheme
 
 SEPARATORS = {HIERARCHICAL: "|", TAGS_LIST: "/"}

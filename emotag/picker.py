@@ -3,16 +3,22 @@ shot of each burst, make an album, draw a contact sheet."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from PIL import Image
 
+from emotag.causes import describe
+from emotag.discovery import check_photo
 from emotag.emotions import EMOTIONS
-from emotag.metadata import MetadataError, metadata_target
+from emotag.exiftool import MetadataError
 from emotag.photos import PhotoError, displayed_size, read_photo
-from emotag.pipeline import PhotoFaces, Settings, Tagger, check_photo, describe, faces_from_record, read_faces
+from emotag.pipeline import BATCH_PHOTOS, Settings, Tagger
+from emotag.reading import FacesRead, face_record
+from emotag.record import faces_from_record
+from emotag.results import PhotoFaces, ReadFace, Status
+from emotag.sidecars import metadata_target
 from emotag.tags import FaceReading, photo_emotions
 
 
@@ -20,14 +26,14 @@ from emotag.tags import FaceReading, photo_emotions
 class Pick:
     path: Path
     score: float
-    faces: list[dict]
+    faces: list[ReadFace]
     tags: list[str] = field(default_factory=list)  # the emotion tags its faces give it, under the settings
     burst: list[Pick] = field(default_factory=list)  # with per_burst: every shot of its burst, this one first
 
     @property
     def eyes_open(self) -> bool:
         """No readable face has its eyes closed (a face whose eyes cannot be told does not count against it)."""
-        return not any(face.get("eyes") == "closed" for face in self.faces)
+        return not any(face.eyes == "closed" for face in self.faces)
 
 
 def rank(
@@ -67,6 +73,43 @@ def rank(
     return picks[:count], errors
 
 
+def read_faces(
+    tagger: Tagger, paths: list[Path], use_tags: bool = True, need_eyes: bool = False
+) -> Iterator[PhotoFaces]:
+    """Each photo's faces: from emotag's tags where the photo carries them, else read now (nothing written).
+
+    With `need_eyes`, tags written before emotag read eyes are not enough: such a photo is read now."""
+    for start in range(0, len(paths), BATCH_PHOTOS):
+        looked: list[PhotoFaces | tuple[Path, FacesRead]] = []
+        for path in paths[start : start + BATCH_PHOTOS]:
+            try:
+                if use_tags:
+                    _, record = tagger.read_tags(path)
+                    if record.tagged and not (need_eyes and record.eyes_version is None):
+                        looked.append(PhotoFaces(path, faces_from_record(record)))
+                        continue
+                else:
+                    check_photo(path)
+                looked.append((path, tagger.reader.look(path)))
+            except (PhotoError, MetadataError, OSError) as error:
+                looked.append(PhotoFaces(path, error=describe(error)))
+        tagger.reader.classify([item[1] for item in looked if isinstance(item, tuple)])
+        for item in looked:
+            yield item if isinstance(item, PhotoFaces) else PhotoFaces(item[0], read_back(item[1]))
+
+
+def read_back(read: FacesRead) -> list[ReadFace]:
+    """The readable faces of a photo read now, as they would be stored in it."""
+    found = []
+    for face, reading, eyes in zip(read.faces, read.readings, read.eyes):
+        if reading is not None:
+            stored = face_record(face, reading, read.photo, eyes)
+            found.append(
+                ReadFace(list(stored["box_normalised"]), reading.scores, stored["eyes"], stored["eyes_closed"])
+            )
+    return found
+
+
 def best_of_bursts(picks: list[Pick], tagger: Tagger) -> list[Pick]:
     """The best shot of each burst, holding its burst's shots (itself first); a photo alone is its own burst."""
     from emotag.bursts import Shot, best_of, face_sharpness, group_bursts, look, taken_at
@@ -82,7 +125,7 @@ def best_of_bursts(picks: list[Pick], tagger: Tagger) -> list[Pick]:
                 grey = read_photo(pick.path, tagger.settings.max_side, tagger.metadata.preview).grey
             except (PhotoError, MetadataError, OSError):
                 return 0.0
-            return face_sharpness(grey, [face["box"] for face in pick.faces])
+            return face_sharpness(grey, [face.box for face in pick.faces])
 
         chosen = best_of(members, lambda p: p.eyes_open, lambda p: p.score, sharpness)
         chosen.burst = [chosen] + [m for m in members if m is not chosen]
@@ -90,14 +133,14 @@ def best_of_bursts(picks: list[Pick], tagger: Tagger) -> list[Pick]:
     return best
 
 
-def strength(faces: list[dict], emotion: str) -> float:
+def strength(faces: list[ReadFace], emotion: str) -> float:
     """How strongly a photo shows `emotion`: its strongest face for it (what `top` ranks by)."""
-    return max((face["scores"][emotion] for face in faces), default=0.0)
+    return max((face.scores[emotion] for face in faces), default=0.0)
 
 
-def photo_tags(faces: list[dict], settings: Settings, thresholds: dict[str, float]) -> list[str]:
+def photo_tags(faces: list[ReadFace], settings: Settings, thresholds: dict[str, float]) -> list[str]:
     """The labels emotag tags a photo with for these faces' scores, as `emotag tag` decides them."""
-    readings = [FaceReading.from_scores([face["scores"][e] for e in EMOTIONS]) for face in faces]
+    readings = [FaceReading.from_scores([face.scores[e] for e in EMOTIONS]) for face in faces]
     return [settings.scheme.label(e) for e in photo_emotions(readings, thresholds)]
 
 
@@ -153,11 +196,10 @@ def describe_photo(path: Path, settings: Settings) -> dict:
             return {"path": str(path), "error": looked.error}
         faces = []
         for face in looked.faces:
-            eyes = {"eyes": face.get("eyes"), "eyes_closed": face.get("eyes_closed")}
-            if eyes["eyes_closed"] is not None:
-                eyes["eyes_closed"] = round(eyes["eyes_closed"], 4)
-            x, y, w, h = face["box"]
-            scores = {e: round(s, 4) for e, s in face["scores"].items()}
+            closed = None if face.eyes_closed is None else round(face.eyes_closed, 4)
+            eyes = {"eyes": face.eyes, "eyes_closed": closed}
+            x, y, w, h = face.box
+            scores = {e: round(s, 4) for e, s in face.scores.items()}
             emotion = max(scores, key=scores.get)
             faces.append(
                 {
@@ -177,7 +219,7 @@ def describe_photo(path: Path, settings: Settings) -> dict:
         return {
             "path": str(path),
             "tagged": record.tagged,
-            "status": "tagged" if record.tagged else looked_at(path, tagger.version),
+            "status": Status.TAGGED if record.tagged else looked_at(path, tagger.version),
             "model_version": record.model_version or tagger.version,
             "faces": faces,
             "tags": tagger.labels(emotions),

@@ -6,34 +6,26 @@ photos are read by the model in one call; each photo's failure stays that photo'
 
 from __future__ import annotations
 
-import contextlib
-import errno
 import json
 import logging
 import os
-import stat
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from pathlib import Path
 
-import numpy as np
-
+from emotag.causes import describe, waiting_message
 from emotag.corrections import implied_roots, rejected_emotions
+from emotag.discovery import check_photo
 from emotag.emotions import EMOTIONS
-from emotag.eyes import EyeReader, EyeReading, eyes_version
-from emotag.faces import DEFAULT_MIN_FACE, Face, FaceFinder
+from emotag.exiftool import MetadataError
+from emotag.eyes import eyes_version
+from emotag.faces import DEFAULT_MIN_FACE, FaceFinder
 from emotag.locks import photo_lock, remove_leftovers
-from emotag.metadata import (
-    Metadata,
-    MetadataError,
-    TagRecord,
-    leftovers,
-    metadata_target,
-    supported_fields,
-    writable,
-)
-from emotag.photos import DEFAULT_MAX_SIDE, Photo, PhotoError, is_photo, read_photo
-from emotag.results import FaceResult, PhotoResult
+from emotag.photos import DEFAULT_MAX_SIDE, PhotoError
+from emotag.reading import FaceReader, FacesRead, face_record, face_result
+from emotag.record import Metadata, TagRecord, faces_from_record, needs_write, supported_fields
+from emotag.results import PhotoResult, Status
+from emotag.sidecars import leftovers, metadata_target, naming_sidecar
 from emotag.tags import (
     FaceReading,
     TagScheme,
@@ -42,7 +34,6 @@ from emotag.tags import (
     eyes_closed_keywords,
     eyes_closed_label,
     keywords,
-    merge,
     photo_emotions,
     thresholds_text,
 )
@@ -106,52 +97,12 @@ def _plain(value):
     return repr(value)
 
 
-def find_photos(paths: Iterable[Path], exclusions=None) -> Iterator[Path]:
-    """Photos under `paths`: files as given, folders walked recursively, each photo once.
-
-    Hidden files and folders are skipped, and so are the folders and files `exclusions` leaves alone (by default
-    those NAS systems and photo managers keep for themselves: `emotag.exclusions`); symbolic links found in a
-    folder are not followed (so a link out of the tree, or a loop, is never walked); a link named on the command
-    line is. A folder that cannot be listed is yielded itself, so that it is reported like a photo that cannot be
-    read.
-    """
-    from emotag.exclusions import Exclusions
-
-    exclusions = exclusions or Exclusions()
-    seen: set[str] = set()
-    for path in paths:
-        for photo in _walk(path, exclusions) if path.is_dir() else [path]:
-            key = os.path.realpath(photo)
-            if key not in seen:
-                seen.add(key)
-                yield photo
-
-
-def _walk(folder: Path, exclusions) -> Iterator[Path]:
-    unlisted: list[OSError] = []
-    for root, folders, files in os.walk(folder, onerror=unlisted.append, followlinks=False):
-        yield from (Path(error.filename) for error in unlisted)
-        unlisted.clear()
-        below = os.path.relpath(root, folder)
-
-        def left_alone(name: str, root=root, below=below) -> bool:
-            inside = name if below == "." else f"{below}/{name}"
-            return name.startswith(".") or exclusions.leaves_out(name, inside, os.path.join(root, name))
-
-        folders[:] = sorted(f for f in folders if not left_alone(f) and not os.path.islink(os.path.join(root, f)))
-        for name in sorted(files):
-            path = Path(root, name)
-            if not left_alone(name) and is_photo(path) and not path.is_symlink():
-                yield path
-    yield from (Path(error.filename) for error in unlisted)
-
-
 def check_ready() -> None:
     """Fail with one clear message when ExifTool or the model's description is missing, before any work."""
     import shutil
 
+    from emotag.exiftool import EXIFTOOL_MISSING
     from emotag.expressions import ModelInfo, model_folder, runtime_file
-    from emotag.metadata import EXIFTOOL_MISSING
 
     if shutil.which("exiftool") is None:
         raise MetadataError(EXIFTOOL_MISSING)
@@ -164,13 +115,13 @@ def known_result(ledger, path: Path, version: str, settings: Settings, force: bo
     if (settings.force if force is None else force) or ledger is None:
         return None
     if ledger.is_left_untagged(path):
-        return PhotoResult(str(path), "left_untagged")
+        return PhotoResult(str(path), Status.LEFT_UNTAGGED)
     done = ledger.is_done(path, version, settings.fingerprint())
     if not done:
         return None
     eyes = settings.scheme.eyes_closed
     tags = [tag for tag in done.tags if tag != eyes]
-    return PhotoResult(str(path), "unchanged", tags=tags, eyes_tag=eyes if eyes and eyes in done.tags else None)
+    return PhotoResult(str(path), Status.UNCHANGED, tags=tags, eyes_tag=eyes if eyes and eyes in done.tags else None)
 
 
 class Tagger:
@@ -184,31 +135,16 @@ class Tagger:
         self.thresholds = decision_thresholds(settings.min_confidence, settings.thresholds, model_thresholds())
         self.metadata = Metadata(keep_mtime=settings.keep_mtime)
         self.ledger = ledger
-        self._finder: FaceFinder | None = None
-        self._eye_reader: EyeReader | None = None
+        self.reader = FaceReader(settings.max_side, settings.min_face, self.metadata.preview)
 
     @property
     def model(self):
-        """The expression model, loaded on first use (photos already tagged never need it)."""
-        from emotag.expressions import shipped_model
-
-        return shipped_model()
+        """The expression model (the watcher loads it before the first photo arrives)."""
+        return self.reader.model
 
     @property
     def finder(self) -> FaceFinder:
-        if self._finder is None:
-            self._finder = FaceFinder(min_face=self.settings.min_face)
-        return self._finder
-
-    @property
-    def eye_reader(self) -> EyeReader:
-        if self._eye_reader is None:
-            self._eye_reader = EyeReader()
-        return self._eye_reader
-
-    def read_eyes(self, photo: Photo, faces: list[Face]) -> list[EyeReading | None]:
-        """Each readable face's eyes (None for a face too small to read, or whose eyes cannot be told)."""
-        return [self.eye_reader.read_face(photo, face) if face.readable else None for face in faces]
+        return self.reader.finder
 
     def close(self) -> None:
         log.info("time per stage in process %d: %s", os.getpid(), describe_stages(stage_seconds()))
@@ -228,7 +164,7 @@ class Tagger:
     def tag_batch(self, paths: list[Path], forced: Collection[Path] | None = None) -> list[PhotoResult]:
         """Tag a few photos, reading all their faces in one call to the model. `forced`: the photos to read and
         decide again whatever was done before (by default all or none, as `--force` says)."""
-        pending: list[tuple[Path, Path, TagRecord, Photo, list[Face], list[EyeReading | None], bool]] = []
+        pending: list[tuple[Path, Path, TagRecord, FacesRead, bool]] = []
         results: dict[Path, PhotoResult] = {}
         for path in paths:
             force = self.settings.force if forced is None else path in forced
@@ -243,26 +179,20 @@ class Tagger:
                     with stage("write tags"):
                         results[path] = self.retag_from_record(path, target, record)
                     continue
-                with stage("decode"):
-                    photo = read_photo(path, self.settings.max_side, self.metadata.preview)
-                faces = self.finder.find(photo)
-                pending.append((path, target, record, photo, faces, self.read_eyes(photo, faces), force))
+                pending.append((path, target, record, self.reader.look(path), force))
             except (PhotoError, MetadataError, OSError) as error:
-                results[path] = PhotoResult(str(path), "error", error=describe(error))
+                results[path] = PhotoResult(str(path), Status.ERROR, error=describe(error))
             except Exception as error:  # a bug or a library's failure on one odd file costs that photo alone
                 log.exception("unexpected failure on %s", path)
-                results[path] = PhotoResult(str(path), "error", error=f"internal error: {describe(error)}")
+                results[path] = PhotoResult(str(path), Status.ERROR, error=f"internal error: {describe(error)}")
 
-        readable = [face.crop for *_, faces, _, _ in pending for face in faces if face.readable]
-        with stage("classify"):
-            scores = iter(self.model.classify(np.stack(readable)) if readable else [])
-        for path, target, record, photo, faces, eyes, force in pending:
-            readings = [FaceReading.from_scores(next(scores)) if face.readable else None for face in faces]
+        self.reader.classify([read for *_, read, _ in pending])
+        for path, target, record, read, force in pending:
             try:
                 with stage("write tags"):
-                    results[path] = self.decide_and_write(path, target, record, photo, faces, readings, eyes, force)
+                    results[path] = self.decide_and_write(path, target, record, read, force)
             except (MetadataError, OSError) as error:
-                results[path] = PhotoResult(str(path), "error", error=describe(error))
+                results[path] = PhotoResult(str(path), Status.ERROR, error=describe(error))
         return [results[path] for path in paths]
 
     def read_by_us(self, record: TagRecord) -> bool:
@@ -288,50 +218,53 @@ class Tagger:
         emotag's keywords away (emotag then takes its other copies out too: see emotag/corrections.py).
         """
         stored = faces_from_record(record)
-        readings = [FaceReading.from_scores([face["scores"][e] for e in EMOTIONS]) for face in stored]
+        readings = [FaceReading.from_scores([face.scores[e] for e in EMOTIONS]) for face in stored]
         emotions = self.settings.scheme.written(photo_emotions(readings, self.thresholds))
-        closed = any(face.get("eyes") == "closed" for face in stored)
+        closed = any(face.eyes == "closed" for face in stored)
         kept, ours, rejected = self.plan(target, record, emotions, False, closed)
         eyes_tag = self.eyes_tag(closed)
         unchanged = record.thresholds == thresholds_text(self.thresholds) and set(rejected) == set(record.rejected)
         keywords_change = needs_write(target, record, ours)
         if unchanged and not keywords_change:
             labels = self.labels(kept)
-            self._remember(path, "unchanged", labels, eyes_tag)
-            return PhotoResult(str(path), "unchanged", tags=labels, eyes_tag=eyes_tag)
+            self._remember(path, Status.UNCHANGED, labels, eyes_tag)
+            return PhotoResult(str(path), Status.UNCHANGED, tags=labels, eyes_tag=eyes_tag)
         if not self.settings.dry_run:
             faces = [
-                {"box_normalised": face["box"], "emotion": r.emotion, "confidence": r.confidence, "scores": r.scores}
-                | {"eyes": face.get("eyes"), "eyes_closed": face.get("eyes_closed")}
+                {"box_normalised": face.box, "emotion": r.emotion, "confidence": r.confidence, "scores": r.scores}
+                | {"eyes": face.eyes, "eyes_closed": face.eyes_closed}
                 for face, r in zip(stored, readings)
             ]
             kept = self.write(path, target, emotions, faces, False, closed)
-        return self.outcome(path, "updated", record, kept, eyes_tag=eyes_tag, keywords_change=keywords_change)
+        return self.outcome(path, Status.UPDATED, record, kept, eyes_tag=eyes_tag, keywords_change=keywords_change)
 
-    def decide_and_write(self, path, target, record, photo, faces, readings, eyes, force=False) -> PhotoResult:
+    def decide_and_write(
+        self, path: Path, target: Path, record: TagRecord, read: FacesRead, force: bool = False
+    ) -> PhotoResult:
         """Decide a freshly read photo's tags and write them with emotag's record."""
         settings = self.settings
+        photo, faces, readings, eyes = read.photo, read.faces, read.readings, read.eyes
         reported = [face_result(face, reading, eye) for face, reading, eye in zip(faces, readings, eyes)]
         known = [r for r in readings if r is not None]
         emotions = settings.scheme.written(photo_emotions(known, self.thresholds))
         closed = any(eye is not None and eye.state == "closed" for eye in eyes)
         eyes_tag = self.eyes_tag(closed)
         if not faces and not record.tagged:
-            status = "no_faces"
+            status = Status.NO_FACES
         elif faces and not known and not record.tagged:
-            status = "skipped"
+            status = Status.SKIPPED
         else:
-            status = "tagged"
+            status = Status.TAGGED
             if settings.dry_run:
                 emotions = self.plan(target, record, emotions, force, closed)[0]
             else:
                 stored = [
-                    _face_record(face, reading, photo, eye)
+                    face_record(face, reading, photo, eye)
                     for face, reading, eye in zip(faces, readings, eyes)
                     if reading
                 ]
                 emotions = self.write(path, target, emotions, stored, force, closed)
-        tagged = status == "tagged"
+        tagged = status == Status.TAGGED
         return self.outcome(path, status, record, emotions if tagged else [], reported, eyes_tag if tagged else None)
 
     def keywords(self, emotions: list[str], eyes_closed: bool) -> dict[str, list[str]]:
@@ -346,7 +279,7 @@ class Tagger:
     def outcome(
         self,
         path: Path,
-        status: str,
+        status: Status,
         record: TagRecord,
         emotions: list[str],
         faces=(),
@@ -361,8 +294,8 @@ class Tagger:
         before = record.labels if len(record.labels) == len(record.emotions) else self.labels(record.emotions)
         added = [label for label in labels if label not in before]
         removed = [label for label in before if label not in labels]
-        if status == "updated" and not added and not removed and not keywords_change:
-            status = "unchanged"  # only emotag's record changed (its threshold): the photo's tags are as they were
+        if status == Status.UPDATED and not added and not removed and not keywords_change:
+            status = Status.UNCHANGED  # only emotag's record changed (its threshold): the photo's tags are as they were
         self._remember(path, status, labels, eyes_tag)
         return PhotoResult(str(path), status, list(faces), labels, eyes_tag=eyes_tag, added=added, removed=removed)
 
@@ -412,174 +345,7 @@ class Tagger:
             "faces": faces,
         }
 
-    def _remember(self, path: Path, status: str, tags: list[str], eyes_tag: str | None = None) -> None:
+    def _remember(self, path: Path, status: Status, tags: list[str], eyes_tag: str | None = None) -> None:
         if self.ledger and not self.settings.dry_run:
             tags = tags + [eyes_tag] if eyes_tag else tags
             self.ledger.record(path, self.version, status, self.settings.fingerprint(), tags)
-
-
-def waiting_message(path: Path) -> str:
-    """What a person is told while emotag waits for another program to finish writing a photo."""
-    from emotag.locks import WAIT_SECONDS
-
-    shown = os.fsencode(path).decode("utf-8", "backslashreplace").encode("unicode_escape").decode("ascii")
-    return f"{shown}: another program is writing this photo; waiting up to {WAIT_SECONDS:g} s"
-
-
-@contextlib.contextmanager
-def naming_sidecar(photo: Path, target: Path) -> Iterator[None]:
-    """Say which file a metadata error is about when it is the photo's sidecar, not the photo."""
-    try:
-        yield
-    except MetadataError as error:
-        if target.suffix.lower() != ".xmp" or photo.suffix.lower() == ".xmp":
-            raise  # the photo itself (or the file a link to it points to)
-        raise MetadataError(f"sidecar {target.name}: {error}") from None
-
-
-def check_photo(path: Path) -> None:
-    """Refuse, in one line, a path that is gone, is not a plain file, or is not a photo emotag reads."""
-    try:
-        found = path.stat()
-    except OSError as error:
-        raise PhotoError(_missing(path, error)) from None
-    if stat.S_ISDIR(found.st_mode):
-        try:
-            os.scandir(path).close()
-        except OSError as error:
-            raise PhotoError(f"cannot look into this folder: {describe(error)}") from None
-        raise PhotoError("is a folder, not a photo")
-    if not stat.S_ISREG(found.st_mode):
-        raise PhotoError("not a regular file (a device, pipe or socket), so not a photo")
-    if not is_photo(path):
-        raise PhotoError(f"not a photo format emotag reads ({path.suffix or 'no suffix'})")
-    try:
-        os.close(os.open(path, os.O_RDONLY | os.O_NONBLOCK))  # say "permission denied", not ExifTool's "opening"
-    except OSError as error:
-        raise PhotoError(describe(error)) from None
-
-
-def _missing(path: Path, error: OSError) -> str:
-    """Why a path cannot be looked at: gone, a link to nowhere, a link loop, or not allowed."""
-    if error.errno == errno.ELOOP:
-        return "symbolic link loop"
-    if isinstance(error, FileNotFoundError) and path.is_symlink():
-        return "symbolic link to a file that does not exist"
-    return describe(error)
-
-
-def needs_write(target: Path, record: TagRecord, ours: dict[str, list[str]]) -> bool:
-    """Whether writing `ours` would change any keyword field or emotag's record of what it added."""
-    ours = writable(record, ours)
-    for name in supported_fields(target):
-        current = record.fields.get(name, [])
-        new, added = merge(current, record.added.get(name, []), ours.get(name, []))
-        if new != current or added != record.added.get(name, []):
-            return True
-    return False
-
-
-def face_result(face: Face, reading: FaceReading | None, eyes: EyeReading | None = None) -> FaceResult:
-    if reading is None:
-        return FaceResult(list(face.box))
-    scores = {e: round(s, 4) for e, s in reading.scores.items()}
-    result = FaceResult(list(face.box), reading.emotion, round(reading.confidence, 4), scores)
-    if eyes is not None:
-        result.eyes, result.eyes_closed = eyes.state, round(eyes.closed, 4)
-    return result
-
-
-def _face_record(face: Face, reading: FaceReading, photo: Photo, eyes: EyeReading | None = None) -> dict:
-    left, top, width, height = face.box
-    return {
-        "box_normalised": (left / photo.width, top / photo.height, width / photo.width, height / photo.height),
-        "emotion": reading.emotion,
-        "confidence": reading.confidence,
-        "scores": reading.scores,
-        "eyes": eyes.state if eyes else None,
-        "eyes_closed": eyes.closed if eyes else None,
-    }
-
-
-def describe(error: BaseException) -> str:
-    """A one-line cause for a person."""
-    if isinstance(error, PermissionError):
-        return "permission denied"
-    if isinstance(error, FileNotFoundError):
-        return "file vanished or does not exist"
-    if isinstance(error, OSError) and error.strerror:
-        return error.strerror.lower()
-    return str(error).splitlines()[0] if str(error) else type(error).__name__
-
-
-@dataclass
-class PhotoFaces:
-    """A photo's faces with all seven scores and boxes normalised to the displayed photo (for `top`, `show`)."""
-
-    path: Path
-    faces: list[dict] = field(default_factory=list)  # {"box": [x, y, w, h] in 0..1, "scores": {...}, "eyes", ...}
-    error: str | None = None
-
-
-def faces_from_record(record: TagRecord) -> list[dict]:
-    """The faces emotag stored in a photo's metadata."""
-    faces = []
-    for stored in record.faces:
-        try:
-            box = [float(stored[k]) for k in ("X", "Y", "W", "H")]
-            scores = {e: float(stored.get(e.capitalize(), 0.0)) for e in EMOTIONS}
-        except (KeyError, TypeError, ValueError):
-            continue
-        eyes = stored.get("Eyes")
-        faces.append({"box": box, "scores": scores} | _stored_eyes(eyes, stored.get("EyesClosed")))
-    return faces
-
-
-def _stored_eyes(eyes, closed) -> dict:
-    """A stored face's eyes: "open", "closed" or None (cannot be told, or not read: an older record)."""
-    try:
-        score = None if closed is None else float(closed)
-    except (TypeError, ValueError):
-        score = None
-    state = eyes if eyes in ("open", "closed") else None
-    return {"eyes": state, "eyes_closed": score if state else None}
-
-
-def read_faces(
-    tagger: Tagger, paths: list[Path], use_tags: bool = True, need_eyes: bool = False
-) -> Iterator[PhotoFaces]:
-    """Each photo's faces: from emotag's tags where the photo carries them, else read now (nothing written).
-
-    With `need_eyes`, tags written before emotag read eyes are not enough: such a photo is read now."""
-    for start in range(0, len(paths), BATCH_PHOTOS):
-        looked = []
-        for path in paths[start : start + BATCH_PHOTOS]:
-            try:
-                if use_tags:
-                    _, record = tagger.read_tags(path)
-                    if record.tagged and not (need_eyes and record.eyes_version is None):
-                        looked.append(PhotoFaces(path, faces_from_record(record)))
-                        continue
-                else:
-                    check_photo(path)
-                photo = read_photo(path, tagger.settings.max_side, tagger.metadata.preview)
-                faces = [f for f in tagger.finder.find(photo) if f.readable]
-                looked.append((path, photo, faces, tagger.read_eyes(photo, faces)))
-            except (PhotoError, MetadataError, OSError) as error:
-                looked.append(PhotoFaces(path, error=describe(error)))
-        crops = [face.crop for item in looked if isinstance(item, tuple) for face in item[2]]
-        scores = iter(tagger.model.classify(np.stack(crops)) if crops else [])
-        for item in looked:
-            if isinstance(item, PhotoFaces):
-                yield item
-                continue
-            path, photo, faces, eyes = item
-            found = []
-            for face, eye in zip(faces, eyes):
-                reading = FaceReading.from_scores(next(scores))
-                record = _face_record(face, reading, photo, eye)
-                found.append(
-                    {"box": list(record["box_normalised"]), "scores": reading.scores}
-                    | {"eyes": record["eyes"], "eyes_closed": record["eyes_closed"]}
-                )
-            yield PhotoFaces(path, found)

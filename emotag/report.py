@@ -12,10 +12,13 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from emotag.causes import describe
+from emotag.discovery import check_photo
 from emotag.emotions import EMOTIONS
-from emotag.metadata import Metadata, MetadataError, TagRecord, metadata_target
+from emotag.exiftool import MetadataError
 from emotag.photos import PhotoError
-from emotag.pipeline import check_photo, describe
+from emotag.record import Metadata, TagRecord
+from emotag.sidecars import metadata_target
 from emotag.tags import TagScheme
 
 

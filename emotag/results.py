@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from enum import Enum
+from pathlib import Path
 
 
 class Status(str, Enum):
@@ -16,6 +17,7 @@ class Status(str, Enum):
     tagged: emotag read the faces and wrote its tags and record; updated: an already tagged photo's tags changed
     (a new threshold or label, or a keyword the user took away, taken out of every field); left_untagged: the
     user took emotag's tags off with `emotag untag`, so it is left alone until `emotag tag --force` names it.
+    untagged, not_tagged: what `emotag untag` did (or, with `--dry-run`, would do) to a photo.
     """
 
     TAGGED = "tagged"
@@ -25,6 +27,8 @@ class Status(str, Enum):
     SKIPPED = "skipped"
     LEFT_UNTAGGED = "left_untagged"
     ERROR = "error"
+    UNTAGGED = "untagged"
+    NOT_TAGGED = "not_tagged"
 
     def __str__(self) -> str:
         return self.value
@@ -60,3 +64,35 @@ class PhotoResult:
         if self.error is None:
             del data["error"]
         return data
+
+
+@dataclass
+class UntagResult:
+    """What `emotag untag` did to one photo: untagged, not_tagged (nothing of emotag's in it), or error."""
+
+    path: Path
+    status: Status
+    error: str | None = None
+
+    def to_json(self) -> dict:
+        return {"path": str(self.path), "status": self.status} | ({"error": self.error} if self.error else {})
+
+
+@dataclass
+class ReadFace:
+    """A face read back for `top` and `show`, from emotag's record in the photo or read now: its box normalised to
+    the photo as displayed (x, y, w, h in 0..1) and all seven scores."""
+
+    box: list[float]
+    scores: dict[str, float]
+    eyes: str | None = None  # "open", "closed", or None (cannot be told, or a record from before eyes were read)
+    eyes_closed: float | None = None
+
+
+@dataclass
+class PhotoFaces:
+    """A photo's faces read back, or why they could not be."""
+
+    path: Path
+    faces: list[ReadFace] = field(default_factory=list)
+    error: str | None = None

@@ -21,6 +21,7 @@ from pathlib import Path
 from PIL import Image, ImageOps
 
 from emotag.photos import PhotoError, is_raw
+from emotag.results import ReadFace
 
 THUMBNAIL = 640
 """Long side of a thumbnail, in pixels: sharp in a grid cell up to about twice its 300-pixel minimum width."""
@@ -31,7 +32,7 @@ DATE_TAGS = ("EXIF DateTimeOriginal", "EXIF DateTimeDigitized", "Image DateTime"
 def thumbnail_data(path: Path) -> tuple[str, tuple[int, int]]:
     """A small upright JPEG of the photo as a data: URL for a self-contained page, and its size."""
     if is_raw(path):
-        from emotag.metadata import Metadata
+        from emotag.record import Metadata
 
         with Metadata() as metadata:
             preview, _ = metadata.preview(path)
@@ -73,11 +74,11 @@ def photo_link(photo: Path, page: Path) -> str:
     return urllib.parse.quote(os.fsencode(relative).replace(os.sep.encode(), b"/"))
 
 
-def face_label(face: dict, emotion: str) -> str:
+def face_label(face: ReadFace, emotion: str) -> str:
     """The text beside one face's box: its score for the emotion ranked, and "eyes closed" when they are (open
     eyes, the usual case, add nothing: a crowd's labels must still find room beside their faces)."""
-    eyes = " eyes closed" if face.get("eyes") == "closed" else ""
-    return f"{face['scores'][emotion]:.2f}{eyes}"
+    eyes = " eyes closed" if face.eyes == "closed" else ""
+    return f"{face.scores[emotion]:.2f}{eyes}"
 
 
 def caption(number: int, emotion: str, score: float, path: Path, date: datetime | None, tags: list[str]) -> str:
@@ -91,7 +92,7 @@ def caption(number: int, emotion: str, score: float, path: Path, date: datetime 
     )
 
 
-def card(number: int, pick, emotion: str, page: Path, label: Callable[[dict, str], str] = face_label) -> str:
+def card(number: int, pick, emotion: str, page: Path, label: Callable[[ReadFace, str], str] = face_label) -> str:
     """One photo of the sheet: the linked thumbnail, its face boxes and labels, and the caption."""
     try:
         image, (width, height) = thumbnail_data(pick.path)
@@ -99,8 +100,8 @@ def card(number: int, pick, emotion: str, page: Path, label: Callable[[dict, str
         image, (width, height) = "", (THUMBNAIL, THUMBNAIL * 2 // 3)
     boxes, labels = [], []
     for index, face in enumerate(pick.faces):
-        x, y, w, h = face["box"]
-        closed = " closed" if face.get("eyes") == "closed" else ""
+        x, y, w, h = face.box
+        closed = " closed" if face.eyes == "closed" else ""
         boxes.append(
             f'<div class="box{closed}" style="left:{x * 100:.2f}%;top:{y * 100:.2f}%;width:{w * 100:.2f}%;'
             f'height:{h * 100:.2f}%"></div>'
@@ -223,7 +224,7 @@ SCRIPT = """
 """
 
 
-def burst_cards(number: int, pick, emotion: str, page: Path, label: Callable[[dict, str], str]) -> str:
+def burst_cards(number: int, pick, emotion: str, page: Path, label: Callable[[ReadFace, str], str]) -> str:
     """A pick of `top --per-burst` with the other shots of its burst beside it, the pick marked."""
     shots = getattr(pick, "burst", None) or []
     if len(shots) < 2:
@@ -236,7 +237,7 @@ def burst_cards(number: int, pick, emotion: str, page: Path, label: Callable[[di
     return f'<section class="burst">{note}{chosen}{"".join(others)}</section>'
 
 
-def page_html(picks: list, emotion: str, page: Path, label: Callable[[dict, str], str] = face_label) -> str:
+def page_html(picks: list, emotion: str, page: Path, label: Callable[[ReadFace, str], str] = face_label) -> str:
     """The whole page for `picks` (best first), with links as seen from where the page will be written."""
     cards = "\n".join(burst_cards(number, pick, emotion, page, label) for number, pick in enumerate(picks, 1))
     title = f"Top {len(picks)}: {html.escape(emotion)}"

@@ -34,9 +34,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from emotag.metadata import EXIFTOOL_TMP
+from emotag.discovery import find_photos
+from emotag.exiftool import EXIFTOOL_TMP
 from emotag.photos import is_photo
-from emotag.pipeline import PhotoResult, Settings, Tagger, find_photos
+from emotag.pipeline import PhotoResult, Settings, Tagger
 from emotag.words import counted
 
 log = logging.getLogger("emotag")

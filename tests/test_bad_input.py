@@ -315,8 +315,9 @@ def test_symlink_loops_and_links_out_of_the_tree_are_not_followed(tmp_path):
 
 
 def test_a_file_that_vanishes_between_listing_and_reading(tmp_path):
+    from emotag.discovery import find_photos
     from emotag.ledger import Ledger
-    from emotag.pipeline import Settings, Tagger, find_photos
+    from emotag.pipeline import Settings, Tagger
 
     for name in ("first.jpg", "gone.jpg", "last.jpg"):
         Image.new("RGB", (64, 64), (50, 60, 70)).save(tmp_path / name)

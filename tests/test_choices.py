@@ -9,8 +9,8 @@ from pathlib import Path
 
 from PIL import Image
 
+from emotag.discovery import find_photos
 from emotag.exclusions import LEFT_ALONE, Exclusions
-from emotag.pipeline import find_photos
 from emotag.watcher import is_candidate
 from tests.conftest import HAPPY_PHOTO, NEUTRAL_PHOTO, SAMPLES, exiftool_tags, json_lines, run_emotag
 
@@ -162,7 +162,7 @@ def test_sidecars_for_every_photo_leave_the_originals_untouched(tmp_path):
 
 def test_the_command_lines_sidecar_choices_are_the_sidecar_styles():
     from emotag.cli import sidecar_option
-    from emotag.metadata import SIDECAR_STYLES
+    from emotag.sidecars import SIDECAR_STYLES
 
     @sidecar_option
     def command(sidecar):

@@ -6,7 +6,9 @@ import shutil
 
 import pytest
 
-from emotag.metadata import Metadata, MetadataError, metadata_target
+from emotag.exiftool import MetadataError
+from emotag.record import Metadata
+from emotag.sidecars import metadata_target
 from emotag.tags import (
     HIERARCHICAL,
     SUBJECT,
@@ -108,3 +110,38 @@ def test_each_emotion_has_its_own_threshold_and_one_for_all_overrides_them():
     assert photo_emotions(readings, decision_thresholds(0.5, {"sad": 0.1}, model)) == ["angry", "happy"]
     assert decision_thresholds(None, {}, {})["neutral"] == 0.5  # an older model card names none
     assert thresholds_text(decision_thresholds(None, {}, model)).startswith("angry=0.7 disgust=0.5 fear=0.5 happy=0.8")
+
+
+def test_stored_faces_read_back_typed_and_a_damaged_face_is_left_out():
+    """The faces `top` and `show` read back from emotag's record: a face stored damaged (no box) is left out, eyes
+    from before emotag read them are None, and a stored "unknown" tells nothing either."""
+    from emotag.record import TagRecord, faces_from_record
+    from emotag.results import ReadFace
+
+    scores = {"Happy": "0.9", "Neutral": "0.1"}
+    record = TagRecord(
+        faces=[
+            {"X": "0.1", "Y": "0.2", "W": "0.3", "H": "0.4", **scores, "Eyes": "closed", "EyesClosed": "0.8"},
+            {"X": "0.5", "Y": "0.5", "W": "0.1", **scores},
+            {"X": "0", "Y": "0", "W": "1", "H": "1", **scores, "Eyes": "unknown", "EyesClosed": "0.3"},
+        ]
+    )
+    faces = faces_from_record(record)
+    assert [type(face) for face in faces] == [ReadFace, ReadFace]
+    assert faces[0].box == [0.1, 0.2, 0.3, 0.4] and faces[0].scores["happy"] == 0.9 and faces[0].scores["sad"] == 0.0
+    assert (faces[0].eyes, faces[0].eyes_closed) == ("closed", 0.8)
+    assert (faces[1].eyes, faces[1].eyes_closed) == (None, None)
+
+
+def test_untag_results_print_as_before():
+    """`untag --json` prints {path, status} and the error only where there is one, the status as plain text."""
+    import json
+    from pathlib import Path
+
+    from emotag.results import Status, UntagResult
+
+    done = UntagResult(Path("a.jpg"), Status.UNTAGGED).to_json()
+    assert json.dumps(done) == '{"path": "a.jpg", "status": "untagged"}'
+    failed = UntagResult(Path("b.txt"), Status.ERROR, "not a photo").to_json()
+    assert json.dumps(failed) == '{"path": "b.txt", "status": "error", "error": "not a photo"}'
+    assert Status.NOT_TAGGED == "not_tagged" and f"{Status.NOT_TAGGED}" == "not_tagged"

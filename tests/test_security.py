@@ -66,7 +66,8 @@ def test_pyexiftool_starts_exiftool_without_a_shell():
 
 
 def test_file_names_reach_exiftool_as_absolute_paths_never_as_options(tmp_path, monkeypatch):
-    from emotag.metadata import Metadata, MetadataError, safe_argument
+    from emotag.exiftool import MetadataError, safe_argument
+    from emotag.record import Metadata
 
     monkeypatch.chdir(tmp_path)
     names = ["-j", "-o out.jpg", "-execute", "-stay_open", "-@", "-if 0", "-delete_original!"]

@@ -1,0 +1,366 @@
+"""emotag's record in a photo: the keyword fields as they are, and what emotag added to them, read and written.
+
+emotag changes only what it wrote. Its XMP namespace (`emotag.config`) records, beside each face's scores, which
+values it added to each keyword field and which fields it created, so a re-run replaces only its own values and
+`untag` restores every field exactly.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from emotag.emotions import EMOTIONS
+from emotag.exiftool import ExifToolProcess, MetadataError, as_list, exact_json, list_arguments, safe_argument
+from emotag.results import ReadFace
+from emotag.sidecars import EMPTY_XMP, create_sidecar, is_sidecar
+from emotag.tags import HIERARCHICAL, IPTC_KEYWORDS, KEYWORD_FIELDS, SUBJECT, TAGS_LIST, merge, user_values
+
+log = logging.getLogger("emotag")
+ADDED_TAG = {
+    SUBJECT: "XMP-emotag:AddedSubject",
+    HIERARCHICAL: "XMP-emotag:AddedHierarchicalSubject",
+    TAGS_LIST: "XMP-emotag:AddedTagsList",
+    IPTC_KEYWORDS: "XMP-emotag:AddedKeywords",
+}
+CREATED_TAG = "XMP-emotag:CreatedFields"
+CHARSET = "IPTC:CodedCharacterSet"
+IPTC_VERSIONS = ("IPTC:EnvelopeRecordVersion", "IPTC:ApplicationRecordVersion")
+"""ExifTool adds these to IPTC it writes into: where they were not there before, emotag made them (CreatedFields)."""
+IPTC_DIGEST = "Photoshop:IPTCDigest"
+CURRENT_DIGEST = "File:CurrentIPTCDigest"
+SIDECAR_MADE = "Sidecar"
+"""In CreatedFields: emotag made this sidecar, so `untag` removes it again when nothing else is left in it."""
+OWN_TAGS = (
+    "ModelVersion",
+    "AnalysisDate",
+    "MinConfidence",
+    "Thresholds",
+    "EyesVersion",
+    "Emotions",
+    "Labels",
+    "Rejected",
+    "FaceSettings",
+    "Faces",
+    *(t.split(":")[1] for t in ADDED_TAG.values()),
+    "CreatedFields",
+)
+IPTC_FORMATS = frozenset({".jpg", ".jpeg", ".jpe", ".tif", ".tiff", ".dng"})
+
+
+@dataclass
+class TagRecord:
+    """What emotag knows of a photo from its metadata: the keyword fields and emotag's own record."""
+
+    fields: dict[str, list[str]] = field(default_factory=dict)  # present keyword fields only
+    added: dict[str, list[str]] = field(default_factory=dict)
+    created: list[str] = field(default_factory=list)
+    model_version: str | None = None
+    emotions: list[str] = field(default_factory=list)
+    faces: list[dict] = field(default_factory=list)
+    charset: str | None = None  # IPTC:CodedCharacterSet as found
+    thresholds: str | None = None  # the decision's thresholds, as `tags.thresholds_text` writes them
+    eyes_version: str | None = None  # the eye reading that read the faces' eyes; None: written before eyes
+    latin1_iptc: bool = False  # IPTC in a character set other than UTF-8 (declared, or undeclared with text
+    # beyond ASCII): ExifTool reads and writes it as Latin-1, and it is written back so
+    broken_xmp: bool = False  # ExifTool found XMP it cannot parse: writing would drop the user's XMP
+    inexact: str | None = None  # a keyword ExifTool's JSON cannot give back exactly: writing would change it
+    labels: list[str] = field(default_factory=list)  # the label each of `emotions` was written as
+    rejected: list[str] = field(default_factory=list)  # emotions whose keyword the user took away
+    face_settings: str | None = None  # the settings that decided which faces were found and read
+    iptc: set[str] = field(default_factory=set)  # the IPTC tags present
+    digest_in_step: bool = False  # Adobe's IPTCDigest is there and matches the IPTC: it is kept so
+    empty_xmp: list[str] | None = None  # XMP tags holding nothing, where looked for (`read(..., to_write=True)`)
+
+    @property
+    def tagged(self) -> bool:
+        return self.model_version is not None
+
+
+class Metadata(ExifToolProcess):
+    """emotag's record and the keyword fields, read and written through one ExifTool process."""
+
+    def __enter__(self) -> Metadata:
+        return self
+
+    def read(self, target: Path, to_write: bool = False) -> TagRecord:
+        """The keyword fields and emotag's record of one file; an empty record for a sidecar not yet made.
+        `to_write`: the file is about to be written, so its empty XMP values are looked for in the same call."""
+        if not target.exists() and is_sidecar(target):
+            return TagRecord()
+        fields = [f"-{name}" for name in KEYWORD_FIELDS] + ["-XMP-emotag:all", "-IPTC:all", "-ExifTool:Warning"]
+        fields += [f"-{IPTC_DIGEST}", f"-{CURRENT_DIGEST}"]
+        sidecar = is_sidecar(target)
+        whole_xmp = sidecar or to_write
+        output = self._run("-j", "-b", *fields, *(["-XMP:all"] if whole_xmp else []), safe_argument(target))
+        try:
+            data = exact_json(output)[0]
+        except (ValueError, IndexError):
+            raise MetadataError("ExifTool could not read the metadata") from None
+        charset = _charset(data.get(CHARSET))
+        return TagRecord(
+            fields={name: as_list(data[name]) for name in KEYWORD_FIELDS if name in data},
+            added={name: as_list(data.get(tag)) for name, tag in ADDED_TAG.items()},
+            created=as_list(data.get(CREATED_TAG)),
+            model_version=str(data["XMP-emotag:ModelVersion"]) if "XMP-emotag:ModelVersion" in data else None,
+            emotions=as_list(data.get("XMP-emotag:Emotions")),
+            faces=_faces(data.get("XMP-emotag:Faces")),
+            charset=charset,
+            thresholds=str(data["XMP-emotag:Thresholds"]) if "XMP-emotag:Thresholds" in data else None,
+            eyes_version=str(data["XMP-emotag:EyesVersion"]) if "XMP-emotag:EyesVersion" in data else None,
+            latin1_iptc=charset not in (None, "UTF8")
+            or (charset is None and any(not str(v).isascii() for k, v in data.items() if k[:5] == "IPTC:")),
+            broken_xmp="XMP format error" in str(data.get("ExifTool:Warning", ""))
+            or (sidecar and _unreadable(target, data)),
+            inexact=_inexact_keyword(data),
+            labels=as_list(data.get("XMP-emotag:Labels")),
+            rejected=as_list(data.get("XMP-emotag:Rejected")),
+            face_settings=str(data["XMP-emotag:FaceSettings"]) if "XMP-emotag:FaceSettings" in data else None,
+            iptc={key for key in data if key.startswith("IPTC:")},
+            digest_in_step=IPTC_DIGEST in data and str(data[IPTC_DIGEST]) == str(data.get(CURRENT_DIGEST)),
+            empty_xmp=empty_values(data) if whole_xmp else None,
+        )
+
+    def write(self, target: Path, record: TagRecord, ours: dict[str, list[str]], own: dict) -> None:
+        """Put emotag's keywords (`ours`) and record (`own`) into `target`, keeping every value the user set."""
+        if record.broken_xmp:
+            raise MetadataError("its XMP metadata is not well-formed; left unchanged so none of it is lost")
+        check_exact(record)
+        ours = writable(record, ours)
+        arguments = []
+        created = list(record.created)
+        if is_sidecar(target) and not target.exists():
+            created.append(SIDECAR_MADE)
+        for name in supported_fields(target):
+            current = record.fields.get(name)
+            new, added = merge(current, record.added.get(name, []), ours.get(name, []))
+            if name == IPTC_KEYWORDS:
+                check_iptc_lengths(new, "latin-1" if record.latin1_iptc else "utf-8")
+            if current is None and added and name not in created:
+                created.append(name)
+            arguments += list_arguments(name, new)
+            arguments += list_arguments(ADDED_TAG[name], added)
+        iptc = IPTC_KEYWORDS in supported_fields(target)
+        if ours.get(IPTC_KEYWORDS) and iptc and record.charset != "UTF8" and not record.latin1_iptc:
+            # IPTC text is Latin-1 unless declared: declare UTF-8 so any label survives, and remember doing so
+            if record.charset is None and CHARSET not in created:
+                created.append(CHARSET)
+            arguments.append(f"-{CHARSET}=UTF8")
+        if iptc and ours.get(IPTC_KEYWORDS):  # ExifTool adds the IPTC versions it finds missing
+            created += [name for name in IPTC_VERSIONS if name not in record.iptc and name not in created]
+        if iptc:
+            arguments += digest_arguments(record)
+        arguments += list_arguments(CREATED_TAG, created)
+        arguments += own_arguments(own)
+        self._write(target, arguments, record.empty_xmp)
+
+    def untag(self, target: Path, record: TagRecord) -> None:
+        """Restore every keyword field to what it held before emotag, and remove emotag's record."""
+        if not target.exists():
+            return
+        check_exact(record)
+        arguments = []
+        for name in supported_fields(target):
+            if name not in record.fields:
+                continue
+            before = user_values(record.fields[name], record.added.get(name, []))
+            arguments += list_arguments(name, before)
+        arguments += [f"-{name}=" for name in (CHARSET, *IPTC_VERSIONS) if name in record.created]
+        if IPTC_KEYWORDS in supported_fields(target):
+            arguments += digest_arguments(record)
+        arguments += [f"-XMP-emotag:{tag}=" for tag in OWN_TAGS]
+        self._write(target, arguments, record.empty_xmp)
+        if SIDECAR_MADE in record.created and not self._holds_xmp(target):
+            target.unlink()
+
+    def _holds_xmp(self, sidecar: Path) -> bool:
+        """Whether a sidecar holds any XMP beside the name of the tool that last wrote it."""
+        data = exact_json(self._run("-j", "-XMP:all", safe_argument(sidecar)))[0]
+        return any(key.startswith("XMP-") and key != "XMP-x:XMPToolkit" for key in data)
+
+    def _write(self, target: Path, arguments: list[str], empty: list[str] | None = None) -> None:
+        if target.exists() and not target.stat().st_mode & 0o222:
+            raise MetadataError("read-only; left unchanged")
+        if not target.exists() and is_sidecar(target):
+            create_sidecar(target)
+        if empty is None:  # not looked for when the file was read: look now
+            empty = self._empty_xmp(target) if target.exists() else []
+        self._write_once(target, arguments)
+        if empty:
+            try:
+                self._write_once(target, [f"-{name}^=" for name in empty])
+            except MetadataError as error:
+                log.warning("%s: an empty XMP value ExifTool dropped could not be put back (%s)", target, error)
+
+    def _empty_xmp(self, target: Path) -> list[str]:
+        try:
+            return empty_values(exact_json(self._run("-j", "-XMP:all", safe_argument(target)))[0])
+        except (ValueError, IndexError):
+            return []
+
+
+def empty_values(data: dict) -> list[str]:
+    """The XMP tags that hold nothing (`<dc:creator><rdf:Seq/></dc:creator>`, an empty language alternative, as
+    some programs leave them). ExifTool drops such lists whenever it rewrites the XMP; emotag puts each back
+    afterwards as holding one empty value, which readers (ExifTool's `-a -G1` listing included) show the same."""
+    return [
+        key
+        for key, value in data.items()
+        if key.startswith("XMP-") and not key.startswith(("XMP-emotag:", "XMP-x:")) and value in ("", [], [""])
+    ]
+
+
+def digest_arguments(record: TagRecord) -> list[str]:
+    """Adobe's IPTCDigest, where it was in step with the IPTC, is brought in step with the IPTC as written: emotag
+    writes its keywords into IPTC and XMP alike, so Lightroom and Bridge may go on trusting both. A digest that was
+    already out of step, or none, is left so: that says something about the user's other fields."""
+    return [f"-{IPTC_DIGEST}=new"] if record.digest_in_step else []
+
+
+def writable(record: TagRecord, ours: dict[str, list[str]]) -> dict[str, list[str]]:
+    """emotag's keywords as they can be written into this file: in Latin-1 IPTC, only those Latin-1 can spell
+    (declaring UTF-8 would garble the user's other IPTC fields)."""
+    if not record.latin1_iptc:
+        return ours
+    return {**ours, IPTC_KEYWORDS: [v for v in ours.get(IPTC_KEYWORDS, []) if _latin1(v)]}
+
+
+def supported_fields(target: Path) -> tuple[str, ...]:
+    """The keyword fields the file's format can hold: IPTC only in JPEG and TIFF-based files."""
+    if target.suffix.lower() in IPTC_FORMATS:
+        return KEYWORD_FIELDS
+    return tuple(name for name in KEYWORD_FIELDS if name != IPTC_KEYWORDS)
+
+
+def check_exact(record: TagRecord) -> None:
+    """Stop before a write that would change a keyword the user set, because ExifTool read it inexactly."""
+    if record.inexact:
+        raise MetadataError(f"has a keyword ExifTool cannot read back exactly ({record.inexact}); left unchanged")
+
+
+IPTC_KEYWORD_BYTES = 64
+"""IPTC's limit for one keyword: ExifTool cuts a longer one when it rewrites the list."""
+
+
+def check_iptc_lengths(values: list[str], encoding: str) -> None:
+    for value in values:
+        if len(value.encode(encoding, errors="replace")) > IPTC_KEYWORD_BYTES:
+            raise MetadataError(
+                f"has an IPTC keyword longer than IPTC allows ({value[:20]!r}...), which ExifTool would cut; "
+                "left unchanged"
+            )
+
+
+def _inexact_keyword(data: dict) -> str | None:
+    """A keyword ExifTool's JSON changed: "True" or "FALSE" it prints as a JSON boolean, and bytes that are not
+    UTF-8 (which `-b` makes it print as base64 rather than replace with '?')."""
+    for name in (*KEYWORD_FIELDS, *ADDED_TAG.values()):
+        value = data.get(name)
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, bool):
+                return f"{name}: true or false, whose capitals ExifTool does not give"
+            if isinstance(item, str) and item.startswith("base64:"):
+                return f"{name}: not valid UTF-8"
+    return None
+
+
+def own_arguments(own: dict) -> list[str]:
+    """Arguments for emotag's record: model version, date, threshold, emotions, and every face."""
+    now = datetime.now(timezone.utc).strftime("%Y:%m:%d %H:%M:%S+00:00")
+    faces = ",".join(_face_struct(face) for face in own["faces"])
+    return [
+        f"-XMP-emotag:ModelVersion={own['model_version']}",
+        f"-XMP-emotag:AnalysisDate={now}",
+        "-XMP-emotag:MinConfidence=",  # written before thresholds per emotion: one for all, now replaced
+        f"-XMP-emotag:Thresholds={own['thresholds']}",
+        f"-XMP-emotag:EyesVersion={own.get('eyes_version') or ''}",
+        *list_arguments("XMP-emotag:Emotions", own["emotions"]),
+        *list_arguments("XMP-emotag:Labels", own.get("labels", [])),
+        *list_arguments("XMP-emotag:Rejected", own.get("rejected", [])),
+        f"-XMP-emotag:FaceSettings={own.get('face_settings', '')}",
+        "-XMP-emotag:Faces=",
+        *([f"-XMP-emotag:Faces=[{faces}]"] if own["faces"] else []),
+    ]
+
+
+def _face_struct(face: dict) -> str:
+    """One face in ExifTool's structure syntax (a Python dict would silently write an empty one)."""
+    x, y, w, h = face["box_normalised"]
+    scores = ",".join(f"{e.capitalize()}={face['scores'][e]:.4f}" for e in EMOTIONS)
+    eyes = ""
+    if "eyes" in face:
+        eyes = f",Eyes={face['eyes'] or 'unknown'}"
+        eyes += f",EyesClosed={face['eyes_closed']:.4f}" if face.get("eyes_closed") is not None else ""
+    return (
+        f"{{X={x:.4f},Y={y:.4f},W={w:.4f},H={h:.4f},Emotion={face['emotion']},"
+        f"Confidence={face['confidence']:.4f},{scores}{eyes}}}"
+    )
+
+
+def _faces(value) -> list[dict]:
+    if not value:
+        return []
+    faces = value if isinstance(value, list) else [value]
+    return [face for face in faces if isinstance(face, dict)]
+
+
+def _charset(value) -> str | None:
+    """IPTC's declared character set, "UTF8" for the ISO 2022 escape ExifTool shows with -n."""
+    if value is None:
+        return None
+    return "UTF8" if str(value) in ("UTF8", "\x1b%G") else str(value)
+
+
+def _unreadable(sidecar: Path, data: dict) -> bool:
+    """A sidecar in which ExifTool finds no XMP at all, and which is not the empty one emotag starts from."""
+    if any(key.startswith("XMP-") for key in data):
+        return False
+    try:
+        return sidecar.read_text(encoding="utf-8", errors="replace").strip() != EMPTY_XMP.strip()
+    except OSError:
+        return True
+
+
+def _latin1(text: str) -> bool:
+    try:
+        text.encode("latin-1")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def needs_write(target: Path, record: TagRecord, ours: dict[str, list[str]]) -> bool:
+    """Whether writing `ours` would change any keyword field or emotag's record of what it added."""
+    ours = writable(record, ours)
+    for name in supported_fields(target):
+        current = record.fields.get(name, [])
+        new, added = merge(current, record.added.get(name, []), ours.get(name, []))
+        if new != current or added != record.added.get(name, []):
+            return True
+    return False
+
+
+def faces_from_record(record: TagRecord) -> list[ReadFace]:
+    """The faces emotag stored in a photo's metadata (a face stored damaged is left out)."""
+    faces = []
+    for stored in record.faces:
+        try:
+            box = [float(stored[k]) for k in ("X", "Y", "W", "H")]
+            scores = {e: float(stored.get(e.capitalize(), 0.0)) for e in EMOTIONS}
+        except (KeyError, TypeError, ValueError):
+            continue
+        faces.append(ReadFace(box, scores, *_stored_eyes(stored.get("Eyes"), stored.get("EyesClosed"))))
+    return faces
+
+
+def _stored_eyes(eyes, closed) -> tuple[str | None, float | None]:
+    """A stored face's eyes: "open", "closed" or None (cannot be told, or not read: an older record), and the
+    closed score where they were told."""
+    try:
+        score = None if closed is None else float(closed)
+    except (TypeError, ValueError):
+        score = None
+    state = eyes if eyes in ("open", "closed") else None
+    return state, score if state else None
