@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from emotag.config import DEFAULT_SIDECAR
 from emotag.emotions import EMOTIONS
 from emotag.errors import EmotagError
 from emotag.photos import is_raw
@@ -56,7 +57,6 @@ OWN_TAGS = (
 )
 IPTC_FORMATS = frozenset({".jpg", ".jpeg", ".jpe", ".tif", ".tiff", ".dng"})
 EMBEDDED_RAW = frozenset({".dng"})
-SIDECAR_STYLES = ("darktable", "lightroom")
 EMPTY_XMP = (
     '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
     '<x:xmpmeta xmlns:x="adobe:ns:meta/">\n'
@@ -106,7 +106,7 @@ class TagRecord:
         return self.model_version is not None
 
 
-def metadata_target(photo: Path, sidecar_style: str = "darktable", always: bool = False) -> Path:
+def metadata_target(photo: Path, sidecar_style: str = DEFAULT_SIDECAR, always: bool = False) -> Path:
     """The file that holds a photo's tags: the photo itself, or for raw files (but DNG) an XMP sidecar.
 
     darktable and digiKam name sidecars `IMG_1.CR2.xmp`, Lightroom `IMG_1.xmp`; an existing Lightroom sidecar is

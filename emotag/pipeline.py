@@ -18,10 +18,11 @@ from pathlib import Path
 
 import numpy as np
 
+from emotag.config import DEFAULT_MAX_SIDE, DEFAULT_MIN_FACE, DEFAULT_SIDECAR
 from emotag.corrections import implied_roots, rejected_emotions
 from emotag.emotions import EMOTIONS
 from emotag.eyes import EyeReader, EyeReading, eyes_version
-from emotag.faces import DEFAULT_MIN_FACE, Face, FaceFinder
+from emotag.faces import Face, FaceFinder
 from emotag.locks import photo_lock, remove_leftovers
 from emotag.metadata import (
     Metadata,
@@ -32,7 +33,7 @@ from emotag.metadata import (
     supported_fields,
     writable,
 )
-from emotag.photos import DEFAULT_MAX_SIDE, Photo, PhotoError, is_photo, read_photo
+from emotag.photos import Photo, PhotoError, is_photo, read_photo
 from emotag.results import FaceResult, PhotoResult
 from emotag.tags import (
     FaceReading,
@@ -68,7 +69,7 @@ class Settings:
     min_confidence: float | None = None  # one threshold for every emotion, over `thresholds` and the model's
     thresholds: dict[str, float] = field(default_factory=dict)  # the user's own, per emotion
     scheme: TagScheme = field(default_factory=TagScheme)
-    sidecar: str = "darktable"
+    sidecar: str = DEFAULT_SIDECAR
     max_side: int = field(default=DEFAULT_MAX_SIDE, metadata=READS_FACES)
     min_face: int = field(default=DEFAULT_MIN_FACE, metadata=READS_FACES)
     keep_mtime: bool = False
@@ -76,6 +77,20 @@ class Settings:
     dry_run: bool = False
     sidecar_always: bool = False  # an XMP sidecar for every photo, so that no original is ever modified
     exclude: tuple[str, ...] = ()  # folders and files to leave alone, beside emotag.exclusions.LEFT_ALONE
+
+    @classmethod
+    def from_config(cls, config, force: bool = False, dry_run: bool = False) -> Settings:
+        """A run's settings from the user's (an `emotag.config.Config`, the command line already laid over it):
+        the settings both declare are taken by name, so a new one needs no line here."""
+        shared = {f.name: getattr(config, f.name) for f in fields(cls) if hasattr(config, f.name)}
+        leave_out = frozenset(emotion.lower() for emotion in config.leave_out)
+        scheme = TagScheme(config.root, dict(config.labels), leave_out, config.flat, config.eyes_closed)
+        return cls(
+            **{**shared, "thresholds": dict(config.thresholds), "exclude": tuple(config.exclude)},
+            scheme=scheme,
+            force=force,
+            dry_run=dry_run,
+        )
 
     def deciding(self) -> dict:
         """The settings that decide a photo's result, by name: all but those of `RUN_ONLY`."""

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from emotag.config import DEFAULT_SIDECAR
 from emotag.emotions import EMOTIONS
 from emotag.metadata import Metadata, MetadataError, TagRecord, metadata_target
 from emotag.photos import PhotoError
@@ -80,7 +81,7 @@ def make_report(
     photos: Iterable[Path],
     metadata: Metadata,
     scheme: TagScheme,
-    sidecar: str = "darktable",
+    sidecar: str = DEFAULT_SIDECAR,
     looked_at: Callable[[], None] | None = None,
     sidecar_always: bool = False,
 ) -> Report:

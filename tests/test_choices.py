@@ -162,7 +162,7 @@ def test_sidecars_for_every_photo_leave_the_originals_untouched(tmp_path):
 
 def test_the_command_lines_sidecar_choices_are_the_sidecar_styles():
     from emotag.cli import sidecar_option
-    from emotag.metadata import SIDECAR_STYLES
+    from emotag.config import SIDECAR_STYLES
 
     @sidecar_option
     def command(sidecar):
