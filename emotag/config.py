@@ -1,53 +1,48 @@
 """Defaults, the user's TOML file over them, the command line over both.
 
-Every setting is checked against one rule (its kind and its sensible range), so a value of the wrong shape or a
-nonsense value is one line naming the setting, in the file and from the command line alike.
+Each setting is declared once, as a field of `Config`: its default, the rule its value must follow (its kind and
+its sensible range), the table of the file it sits in, and the note `emotag config` shows beside it. The loader,
+the check and `emotag config` are all read off those fields, so a new setting is one new field. A value of the
+wrong shape or a nonsense value is one line naming the setting, in the file and from the command line alike.
+
+This module imports nothing heavy (no NumPy, no Pillow), so that the command line can take its choices and
+defaults from here and `emotag --help` stays fast; the stages import their defaults from here too.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import Field, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 from emotag.emotions import EMOTIONS
 from emotag.errors import EmotagError
-from emotag.faces import DEFAULT_MIN_FACE
-from emotag.photos import DEFAULT_MAX_SIDE
-from emotag.sidecars import SIDECAR_STYLES
-from emotag.tags import DEFAULT_EYES_CLOSED, DEFAULT_LABELS, DEFAULT_ROOT
+from emotag.tags import DEFAULT_EYES_CLOSED, DEFAULT_LABELS, DEFAULT_MIN_CONFIDENCE, DEFAULT_ROOT
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
 
+SIDECAR_STYLES = ("darktable", "lightroom")
+"""How a raw file's sidecar is named: `IMG_1.CR2.xmp` (darktable, digiKam) or `IMG_1.xmp` (Lightroom)."""
+DEFAULT_SIDECAR = SIDECAR_STYLES[0]
+DEFAULT_JOBS = 0
+"""Worker processes: 0 is one per core."""
+DEFAULT_MIN_FACE = 24
+"""Faces narrower than this (pixels of the photo as displayed) are found but not read. The model learnt from
+faces degraded down to 12-36 px (`model_training/degrade.py`), so a 24 px film still is read, not guessed."""
+DEFAULT_MAX_SIDE = 1600
+"""The long side (pixels) of the image faces are looked for in (`emotag.photos.working_scale`)."""
+LISTS = ("exclude", "leave_out")
+"""Settings the command line adds to, rather than replaces."""
+
 
 class ConfigError(EmotagError):
     """The configuration file is unreadable or holds a bad value."""
-
-
-@dataclass
-class Config:
-    """The values `emotag config` shows; each one can be set in the file and most on the command line."""
-
-    min_confidence: float | None = None  # one threshold for every emotion; None: each emotion's own
-    thresholds: dict[str, float] = field(default_factory=dict)  # [thresholds]: the user's, per emotion
-    root: str = DEFAULT_ROOT
-    labels: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_LABELS))
-    eyes_closed: str = DEFAULT_EYES_CLOSED  # [tags] eyes_closed: the closed-eyes keyword; "" for none
-    sidecar: str = "darktable"
-    jobs: int = 0  # 0: one worker per core
-    keep_mtime: bool = False
-    min_face: int = DEFAULT_MIN_FACE
-    max_side: int = DEFAULT_MAX_SIDE
-    exclude: list[str] = field(default_factory=list)  # beside the folders always left alone (emotag.exclusions)
-    sidecar_always: bool = False  # an XMP sidecar for every photo: originals never modified
-    leave_out: list[str] = field(default_factory=list)  # emotions never written (e.g. neutral)
-    flat: bool = False  # keywords without the root above them
 
 
 @dataclass(frozen=True)
@@ -85,31 +80,6 @@ def emotion_list() -> Rule:
     )
 
 
-FLAG = Rule(lambda v: isinstance(v, bool), "true or false")
-PATTERNS = Rule(
-    lambda v: isinstance(v, list) and all(isinstance(p, str) and p.strip() for p in v),
-    'a list of folder or file name patterns, such as ["Rejects", "*.tmp.jpg"]',
-)
-
-
-def optional(rule: Rule) -> Rule:
-    """A setting that may be left unset (None: not in the file, nor on the command line)."""
-    return Rule(lambda v: v is None or rule.test(v), rule.wanted)
-
-
-RULES: dict[str, Rule] = {
-    "min_confidence": optional(fraction()),
-    "sidecar": Rule(lambda v: v in SIDECAR_STYLES, f"one of {', '.join(repr(s) for s in SIDECAR_STYLES)}"),
-    "jobs": whole_number(0),
-    "keep_mtime": FLAG,
-    "min_face": whole_number(0),
-    "max_side": whole_number(1),
-    "exclude": PATTERNS,
-    "sidecar_always": FLAG,
-}
-"""The top-level settings of the file."""
-
-
 def keyword_path() -> Rule:
     """The closed-eyes keyword: empty (none), or levels joined by '|', none of them empty."""
     return Rule(
@@ -118,15 +88,72 @@ def keyword_path() -> Rule:
     )
 
 
-TAGS_RULES: dict[str, Rule] = {
-    "root": tag_name(),
-    "leave_out": emotion_list(),
-    "flat": FLAG,
-    "eyes_closed": keyword_path(),
-}
+def optional(rule: Rule) -> Rule:
+    """A setting that may be left unset (None: not in the file, nor on the command line)."""
+    return Rule(lambda v: v is None or rule.test(v), rule.wanted)
+
+
+FLAG = Rule(lambda v: isinstance(v, bool), "true or false")
+PATTERNS = Rule(
+    lambda v: isinstance(v, list) and all(isinstance(p, str) and p.strip() for p in v),
+    'a list of folder or file name patterns, such as ["Rejects", "*.tmp.jpg"]',
+)
+SIDECAR = Rule(lambda v: v in SIDECAR_STYLES, f"one of {', '.join(repr(s) for s in SIDECAR_STYLES)}")
+TOP, TAGS, LABELS, THRESHOLDS = "", "[tags]", "[tags.labels]", "[thresholds]"
+"""The tables of the file (TOP: its top level); LABELS and THRESHOLDS hold one setting per emotion."""
+
+
+def setting(default: Any, rule: Rule, table: str = TOP, note: str = "", unset: str = "") -> Any:
+    """A field of `Config`: its default, its rule, where it sits in the file, the note `emotag config` writes
+    after it, and (for an optional setting) the commented-out line it shows while the setting is unset."""
+    metadata = {"rule": rule, "table": table, "note": note, "unset": unset}
+    if isinstance(default, (dict, list)):
+        return field(default_factory=lambda: type(default)(default), metadata=metadata)
+    return field(default=default, metadata=metadata)
+
+
+@dataclass
+class Config:
+    """The values `emotag config` shows, in its order; each one can be set in the file and most on the command
+    line (emotag.cli, into `emotag.pipeline.Settings.from_config`)."""
+
+    min_confidence: float | None = setting(
+        None,  # one threshold for every emotion; None: each emotion's own
+        optional(fraction()),
+        unset=f"{DEFAULT_MIN_CONFIDENCE}  # one threshold for every emotion, over [thresholds]",
+    )
+    sidecar: str = setting(DEFAULT_SIDECAR, SIDECAR)
+    sidecar_always: bool = setting(False, FLAG, note="true: an XMP sidecar for every photo")  # originals untouched
+    jobs: int = setting(DEFAULT_JOBS, whole_number(0), note="0: one worker per core")
+    keep_mtime: bool = setting(False, FLAG)
+    min_face: int = setting(DEFAULT_MIN_FACE, whole_number(0))
+    max_side: int = setting(DEFAULT_MAX_SIDE, whole_number(1))
+    exclude: list[str] = setting([], PATTERNS, note="beside the folders always left alone")  # emotag.exclusions
+    root: str = setting(DEFAULT_ROOT, tag_name(), TAGS)
+    flat: bool = setting(False, FLAG, TAGS, note="true: keywords without the root above them")
+    leave_out: list[str] = setting([], emotion_list(), TAGS, note="emotions never written")  # e.g. neutral
+    eyes_closed: str = setting(
+        DEFAULT_EYES_CLOSED, keyword_path(), TAGS, note='keyword of photos with closed eyes ("" for none)'
+    )
+    labels: dict[str, str] = setting(DEFAULT_LABELS, tag_name(), LABELS)
+    thresholds: dict[str, float] = setting(  # the user's, per emotion
+        {},
+        fraction(),
+        THRESHOLDS,
+        note="the score a face's strongest emotion needs for its tag (the model's own unless set)",
+    )
+
+
+def settings_of(table: str) -> tuple[Field, ...]:
+    return tuple(f for f in fields(Config) if f.metadata["table"] == table)
+
+
+RULES: dict[str, Rule] = {f.name: f.metadata["rule"] for f in settings_of(TOP)}
+"""The top-level settings of the file."""
+TAGS_RULES: dict[str, Rule] = {f.name: f.metadata["rule"] for f in settings_of(TAGS)}
 """The settings of its [tags] table (and [tags.labels], each label a `tag_name`)."""
-PER_EMOTION: dict[str, Rule] = {"[tags.labels]": tag_name(), "[thresholds]": fraction()}
-"""The tables with one setting per emotion, and what each must be."""
+PER_EMOTION: dict[str, Field] = {f.metadata["table"]: f for table in (LABELS, THRESHOLDS) for f in settings_of(table)}
+"""The tables with one setting per emotion, and the field each fills."""
 
 
 def config_path() -> Path:
@@ -141,38 +168,53 @@ def config_path() -> Path:
 def load_config(path: Path | None = None) -> Config:
     """The defaults with the user's file laid over them (a missing file is fine)."""
     path = path or config_path()
-    config = Config()
     if not path.is_file():
-        return config
+        return Config()
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
         raise ConfigError(f"{path}: {error}") from None
-    tags = table(data.pop("tags", {}), "[tags]", path)
-    labels = table(tags.pop("labels", {}), "[tags.labels]", path)
-    for emotion, label in labels.items():
-        if emotion not in EMOTIONS:
-            raise ConfigError(f"{path}: unknown emotion '{emotion}' in [tags.labels] (known: {', '.join(EMOTIONS)})")
-        require(f"[tags.labels] {emotion}", label, tag_name(), path)
-        config.labels[emotion] = label
-    thresholds = table(data.pop("thresholds", {}), "[thresholds]", path)
-    for emotion, value in thresholds.items():
-        if emotion not in EMOTIONS:
-            raise ConfigError(f"{path}: unknown emotion '{emotion}' in [thresholds] (known: {', '.join(EMOTIONS)})")
-        require(f"[thresholds] {emotion}", value, fraction(), path)
-        config.thresholds[emotion] = float(value)
-    for key, value in tags.items():
+    tags = table(data.pop("tags", {}), TAGS, path)
+    values: dict[str, Any] = {}
+    for name, given in ((LABELS, tags.pop("labels", {})), (THRESHOLDS, data.pop("thresholds", {}))):
+        values.update(per_emotion(name, table(given, name, path), path))
+    for key in tags:
         if key not in TAGS_RULES:
             raise ConfigError(f"{path}: unknown setting '{key}' in [tags] (known: labels, {', '.join(TAGS_RULES)})")
-        setattr(config, key, value)
     for key, value in data.items():
         if key not in RULES:
             raise ConfigError(f"{path}: unknown setting '{key}'")
         if key == "min_confidence" and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
-        setattr(config, key, value)
+            data[key] = float(value)
+    config = replace(Config(), **values, **tags, **data)
     check(config, str(path))
-    config.leave_out = [emotion.lower() for emotion in config.leave_out]
+    return replace(config, leave_out=[emotion.lower() for emotion in config.leave_out])
+
+
+def per_emotion(name: str, given: dict, path: Path) -> dict[str, dict]:
+    """A table of one value per emotion (labels, thresholds), each checked, laid over the field's default."""
+    setting = PER_EMOTION[name]
+    values = setting.default_factory()
+    for emotion, value in given.items():
+        if emotion not in EMOTIONS:
+            raise ConfigError(f"{path}: unknown emotion '{emotion}' in {name} (known: {', '.join(EMOTIONS)})")
+        require(f"{name} {emotion}", value, setting.metadata["rule"], path)
+        values[emotion] = float(value) if name == THRESHOLDS else value
+    return {setting.name: values}
+
+
+def overridden(config: Config, options: Mapping[str, Any], where: str = "command line") -> Config:
+    """`config` with the command line's options laid over it: a value given replaces the file's (None: not
+    given), a list given adds to it (`LISTS`); options that are no setting of the file (`--force`) are passed by."""
+    names = {f.name for f in fields(Config)}
+    changes = {}
+    for key, value in options.items():
+        if key in LISTS and value:
+            changes[key] = [*getattr(config, key), *value]
+        elif value is not None and key not in LISTS and key in names:
+            changes[key] = value
+    config = replace(config, **changes)
+    check(config, where)
     return config
 
 
@@ -203,44 +245,52 @@ def shape(value: Any) -> str:
 
 def check(config: Config, where: str) -> None:
     """Refuse a setting of the wrong kind or out of its range, naming it (file and command line alike)."""
-    for key, rule in RULES.items():
-        require(key, getattr(config, key), rule, where)
-    for key, rule in TAGS_RULES.items():
-        require(f"[tags] {key}", getattr(config, key), rule, where)
-    for table_name, values in (("[tags.labels]", config.labels), ("[thresholds]", config.thresholds)):
-        for emotion, value in values.items():
-            require(f"{table_name} {emotion}", value, PER_EMOTION[table_name], where)
+    for f in fields(config):
+        table_name, rule, value = f.metadata["table"], f.metadata["rule"], getattr(config, f.name)
+        if table_name in PER_EMOTION:
+            for emotion, each in value.items():
+                require(f"{table_name} {emotion}", each, rule, where)
+        else:
+            require(f"{table_name} {f.name}".strip(), value, rule, where)
 
 
 def as_toml(config: Config, model: dict[str, float] | None = None) -> str:
-    """The effective settings, in the file's own format; `model` is the shipped model's thresholds."""
+    """The effective settings in the file's own format, a line a field under its table; `model` is the shipped
+    model's thresholds ([thresholds] shows those in effect: the user's, else the model's)."""
     from emotag.tags import decision_thresholds
 
-    thresholds = decision_thresholds(config.min_confidence, config.thresholds, model or {})
-    lines = [
-        f"min_confidence = {config.min_confidence}"
-        if config.min_confidence is not None
-        else "# min_confidence = 0.5  # one threshold for every emotion, over [thresholds]",
-        f'sidecar = "{config.sidecar}"',
-        f"sidecar_always = {str(config.sidecar_always).lower()}  # true: an XMP sidecar for every photo",
-        f"jobs = {config.jobs}  # 0: one worker per core",
-        f"keep_mtime = {str(config.keep_mtime).lower()}",
-        f"min_face = {config.min_face}",
-        f"max_side = {config.max_side}",
-        f"exclude = {toml_list(config.exclude)}  # beside the folders always left alone",
-        "",
-        "[tags]",
-        f'root = "{config.root}"',
-        f"flat = {str(config.flat).lower()}  # true: keywords without the root above them",
-        f"leave_out = {toml_list(config.leave_out)}  # emotions never written",
-        f'eyes_closed = "{config.eyes_closed}"  # keyword of photos with closed eyes ("" for none)',
-        "",
-        "[tags.labels]",
-    ]
-    lines += [f'{emotion} = "{label}"' for emotion, label in config.labels.items()]
-    lines += ["", "[thresholds]  # the score a face's strongest emotion needs for its tag (the model's own unless set)"]
-    lines += [f"{emotion} = {value:g}" for emotion, value in thresholds.items()]
+    lines: list[str] = []
+    current = TOP
+    for f in fields(config):
+        name, table_name, note = f.name, f.metadata["table"], f.metadata["note"]
+        note = f"  # {note}" if note else ""
+        value = getattr(config, name)
+        if table_name != current:
+            lines += ["", table_name + (note if table_name in PER_EMOTION else "")]
+            current = table_name
+        if name == "thresholds":
+            lines += [
+                f"{emotion} = {each:g}"
+                for emotion, each in decision_thresholds(config.min_confidence, value, model or {}).items()
+            ]
+        elif table_name in PER_EMOTION:
+            lines += [f"{emotion} = {toml_value(each)}" for emotion, each in value.items()]
+        elif value is None:
+            lines.append(f"# {name} = {f.metadata['unset']}")
+        else:
+            lines.append(f"{name} = {toml_value(value)}{note}")
     return "\n".join(lines) + "\n"
+
+
+def toml_value(value: Any) -> str:
+    """A setting as the file spells it (a string in quotes, as emotag has always shown it)."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, list):
+        return toml_list(value)
+    return str(value)
 
 
 def toml_list(values: list[str]) -> str:

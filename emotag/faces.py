@@ -23,15 +23,13 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from emotag.config import DEFAULT_MIN_FACE
 from emotag.emotions import CROP_SIZE
 from emotag.errors import ModelError
 from emotag.photos import Photo
 from emotag.timing import stage
 
 TEMPLATE_FILE = Path(__file__).with_name("face_template.json")
-DEFAULT_MIN_FACE = 24
-"""Faces narrower than this (pixels of the photo as displayed) are found but not read. The model learnt from
-faces degraded down to 12-36 px (`model_training/degrade.py`), so a 24 px film still is read, not guessed."""
 DETECTION_THRESHOLD = 0.2
 """dlib's HOG score a face needs. Its own default (0) let a round mission patch in a sample portrait through at
 0.01; the 43 hand-boxed faces of the development photos score 0.43 and up, false faces there -0.25 at most."""

@@ -7,9 +7,10 @@ Import from those; this module goes once nothing imports it.
 
 from __future__ import annotations
 
+from emotag.config import SIDECAR_STYLES
 from emotag.exiftool import EXIFTOOL_MISSING, EXIFTOOL_TMP, MetadataError, safe_argument
 from emotag.record import Metadata, TagRecord, supported_fields, writable
-from emotag.sidecars import SIDECAR_STYLES, leftovers, metadata_target
+from emotag.sidecars import leftovers, metadata_target
 
 __all__ = [
     "EXIFTOOL_MISSING",

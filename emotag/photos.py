@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
+from emotag.config import DEFAULT_MAX_SIDE
 from emotag.errors import EmotagError
 
 PHOTO_SUFFIXES = frozenset({".jpg", ".jpeg", ".jpe", ".png", ".tif", ".tiff", ".webp", ".heic", ".heif", ".hif"})
@@ -74,7 +75,6 @@ def _register_heif() -> None:
 _register_heif()
 
 
-DEFAULT_MAX_SIDE = 1600
 UPSAMPLE = 2.0
 
 

@@ -14,14 +14,15 @@ from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from pathlib import Path
 
 from emotag.causes import describe, waiting_message
+from emotag.config import DEFAULT_MAX_SIDE, DEFAULT_MIN_FACE, DEFAULT_SIDECAR
 from emotag.corrections import implied_roots, rejected_emotions
 from emotag.discovery import check_photo
 from emotag.emotions import EMOTIONS
 from emotag.exiftool import MetadataError
 from emotag.eyes import eyes_version
-from emotag.faces import DEFAULT_MIN_FACE, FaceFinder
+from emotag.faces import FaceFinder
 from emotag.locks import photo_lock, remove_leftovers
-from emotag.photos import DEFAULT_MAX_SIDE, PhotoError
+from emotag.photos import PhotoError
 from emotag.reading import FaceReader, FacesRead, face_record, face_result
 from emotag.record import Metadata, TagRecord, faces_from_record, needs_write, supported_fields
 from emotag.results import PhotoResult, Status
@@ -59,7 +60,7 @@ class Settings:
     min_confidence: float | None = None  # one threshold for every emotion, over `thresholds` and the model's
     thresholds: dict[str, float] = field(default_factory=dict)  # the user's own, per emotion
     scheme: TagScheme = field(default_factory=TagScheme)
-    sidecar: str = "darktable"
+    sidecar: str = DEFAULT_SIDECAR
     max_side: int = field(default=DEFAULT_MAX_SIDE, metadata=READS_FACES)
     min_face: int = field(default=DEFAULT_MIN_FACE, metadata=READS_FACES)
     keep_mtime: bool = False
@@ -67,6 +68,20 @@ class Settings:
     dry_run: bool = False
     sidecar_always: bool = False  # an XMP sidecar for every photo, so that no original is ever modified
     exclude: tuple[str, ...] = ()  # folders and files to leave alone, beside emotag.exclusions.LEFT_ALONE
+
+    @classmethod
+    def from_config(cls, config, force: bool = False, dry_run: bool = False) -> Settings:
+        """A run's settings from the user's (an `emotag.config.Config`, the command line already laid over it):
+        the settings both declare are taken by name, so a new one needs no line here."""
+        shared = {f.name: getattr(config, f.name) for f in fields(cls) if hasattr(config, f.name)}
+        leave_out = frozenset(emotion.lower() for emotion in config.leave_out)
+        scheme = TagScheme(config.root, dict(config.labels), leave_out, config.flat, config.eyes_closed)
+        return cls(
+            **{**shared, "thresholds": dict(config.thresholds), "exclude": tuple(config.exclude)},
+            scheme=scheme,
+            force=force,
+            dry_run=dry_run,
+        )
 
     def deciding(self) -> dict:
         """The settings that decide a photo's result, by name: all but those of `RUN_ONLY`."""

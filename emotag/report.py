@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from emotag.causes import describe
+from emotag.config import DEFAULT_SIDECAR
 from emotag.discovery import check_photo
 from emotag.emotions import EMOTIONS
 from emotag.exiftool import MetadataError
@@ -83,7 +84,7 @@ def make_report(
     photos: Iterable[Path],
     metadata: Metadata,
     scheme: TagScheme,
-    sidecar: str = "darktable",
+    sidecar: str = DEFAULT_SIDECAR,
     looked_at: Callable[[], None] | None = None,
     sidecar_always: bool = False,
 ) -> Report:

@@ -11,10 +11,10 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+from emotag.config import DEFAULT_SIDECAR
 from emotag.exiftool import EXIFTOOL_TMP, MetadataError, short_temporary
 from emotag.photos import is_raw
 
-SIDECAR_STYLES = ("darktable", "lightroom")
 EMBEDDED_RAW = frozenset({".dng"})
 EMPTY_XMP = (
     '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
@@ -26,7 +26,7 @@ EMPTY_XMP = (
 )
 
 
-def metadata_target(photo: Path, sidecar_style: str = "darktable", always: bool = False) -> Path:
+def metadata_target(photo: Path, sidecar_style: str = DEFAULT_SIDECAR, always: bool = False) -> Path:
     """The file that holds a photo's tags: the photo itself, or for raw files (but DNG) an XMP sidecar.
 
     darktable and digiKam name sidecars `IMG_1.CR2.xmp`, Lightroom `IMG_1.xmp`; an existing Lightroom sidecar is

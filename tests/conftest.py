@@ -1,37 +1,15 @@
-"""Shared fixtures: real sample photos in a throw-away folder, and emotag's state kept out of the user's home."""
+"""Shared fixtures: real sample photos in a throw-away folder, emotag's state kept out of the user's home, and
+real watcher processes. The helpers test modules share are in tests/helpers.py."""
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
-from PIL import Image
 
-ROOT = Path(__file__).resolve().parent.parent
-SAMPLES = ROOT / "samples"
-SHARED = ROOT.parent / "shared" / "data"
-HAPPY_PHOTO = "astronaut-eileen-collins.jpg"
-NEUTRAL_PHOTO = "grace-hopper.jpg"
-NO_FACE_PHOTOS = ("rocket-launch.jpg", "cat-chelsea.jpg")
-
-
-# The transpose that, applied to an upright image, gives the stored pixels for each EXIF orientation.
-STORED_AS = {
-    1: None,
-    2: Image.Transpose.FLIP_LEFT_RIGHT,
-    3: Image.Transpose.ROTATE_180,
-    4: Image.Transpose.FLIP_TOP_BOTTOM,
-    5: Image.Transpose.TRANSPOSE,
-    6: Image.Transpose.ROTATE_90,
-    7: Image.Transpose.TRANSVERSE,
-    8: Image.Transpose.ROTATE_270,
-}
+from tests.helpers import SAMPLES, RunningWatcher
 
 
 @pytest.fixture(autouse=True)
@@ -51,37 +29,28 @@ def album(tmp_path) -> Path:
     return folder
 
 
-def run_emotag(*args: str, check: bool = False, env: dict | None = None) -> subprocess.CompletedProcess:
-    """The real `emotag` command, as a user runs it."""
-    result = subprocess.run(
-        [sys.executable, "-m", "emotag.cli", *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **(env or {})},
-        timeout=600,
-    )
-    if check and result.returncode != 0:
-        raise AssertionError(f"emotag {' '.join(args)} failed ({result.returncode}):\n{result.stderr}")
-    return result
+@pytest.fixture
+def watch_env(tmp_path) -> dict[str, str]:
+    """The environment of a user with an empty data folder and no configuration file."""
+    env = dict(os.environ)
+    env["EMOTAG_DATA_DIR"] = str(tmp_path / "data")
+    env["EMOTAG_CONFIG"] = str(tmp_path / "config.toml")
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
 
 
-def json_lines(text: str) -> list[dict]:
-    return [json.loads(line) for line in text.splitlines() if line.strip()]
+@pytest.fixture
+def watchers():
+    """Start watchers with `watchers(folder, env, *options)`; any still running at the end are killed."""
+    started: list[RunningWatcher] = []
 
+    def start(folder: Path, env: dict, *options: str, prefix: tuple[str, ...] = ()) -> RunningWatcher:
+        watcher = RunningWatcher(folder, env, options, prefix)
+        started.append(watcher)
+        return watcher
 
-def exiftool_tags(path: Path, *tags: str, options: tuple[str, ...] = ()) -> dict:
-    """Tags as ExifTool itself reads them back (one process per call: independent of emotag's own reader)."""
-    output = subprocess.run(
-        ["exiftool", "-j", "-G1", "-struct", *options, *[f"-{t}" for t in tags], "--", str(path)],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    data = json.loads(output)[0]
-    data.pop("SourceFile", None)
-    return data
-
-
-def pixels(path: Path) -> np.ndarray:
-    with Image.open(path) as image:
-        return np.asarray(image.convert("RGB")).copy()
+    yield start
+    for watcher in started:
+        if watcher.process.poll() is None:
+            watcher.process.kill()
+            watcher.process.wait()

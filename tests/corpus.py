@@ -7,19 +7,17 @@ a file that must get one error line and keep its bytes, False for an unusual but
 
 from __future__ import annotations
 
-import hashlib
 import io
 import os
 import struct
-import subprocess
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image
 
-SAMPLES = Path(__file__).resolve().parent.parent / "samples"
-HAPPY = SAMPLES / "astronaut-eileen-collins.jpg"
+from tests.helpers import HAPPY, SAMPLES, fake_raw
+
 NO_FACE = SAMPLES / "rocket-launch.jpg"
 LONG_NAME = "L" * (255 - len(".jpg")) + ".jpg"  # 255 bytes: the longest name Linux file systems allow
 
@@ -38,10 +36,6 @@ def happy(size: int = 400) -> Image.Image:
     """The sample's happy face, smaller: quick to read, still found."""
     with Image.open(HAPPY) as image:
         return image.convert("RGB").resize((size, size))
-
-
-def digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def png_chunk(kind: bytes, data: bytes) -> bytes:
@@ -83,18 +77,6 @@ XMP_BOMB = (
     '<rdf:Description xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:title>&lol9;</dc:title>'
     "</rdf:Description></rdf:RDF></x:xmpmeta>\n"
 )
-
-
-def fake_raw(path: Path) -> None:
-    """A raw stand-in (a JPEG named .NEF) whose face is in the embedded preview, as in a camera's raw file."""
-    preview = path.with_name(".preview.jpg")
-    container = path.with_name(".container.jpg")
-    happy().save(preview, quality=80)
-    Image.new("RGB", (600, 600), (90, 90, 90)).save(container, "JPEG")
-    embed = ["exiftool", "-q", "-overwrite_original", f"-ThumbnailImage<={preview}", "--", str(container)]
-    subprocess.run(embed, check=True)
-    preview.unlink()
-    container.rename(path)
 
 
 def build_corpus(folder: Path) -> dict[str, Case]:

@@ -20,9 +20,16 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
-from tests.conftest import STORED_AS, exiftool_tags, json_lines, run_emotag
-from tests.corpus import HAPPY, NO_FACE, Case, build_corpus, digest, happy
-from tests.test_watch import watch_env, watchers  # noqa: F401  (fixtures: a real watcher process)
+from tests.corpus import HAPPY, NO_FACE, Case, build_corpus, happy
+from tests.helpers import (
+    STORED_AS,
+    as_list,
+    digest,
+    exiftool_tags,
+    json_lines,
+    run_emotag,
+    without_file_permission_override,
+)
 
 GOOD = {"good-happy.jpg": HAPPY, "good-rocket.jpg": NO_FACE}
 
@@ -31,10 +38,6 @@ def shown(path: Path) -> str:
     """A path as emotag names it in a one-line message."""
     text = str(path)
     return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
-
-
-def as_list(value) -> list:
-    return [] if value is None else value if isinstance(value, list) else [value]
 
 
 def picture(path: Path) -> list[np.ndarray]:
@@ -87,6 +90,7 @@ def assert_bad_files_named_and_kept(result, folder: Path, cases: dict[str, Case]
     assert not [p for p in folder.rglob("*") if "_exiftool_tmp" in p.name or "emotag-tmp" in p.name]
 
 
+@pytest.mark.slow
 def test_top_then_tag_over_the_bad_corpus_mixed_with_good_photos(corpus):
     folder, cases = corpus
     before = snapshot(folder)
@@ -118,6 +122,7 @@ def test_top_then_tag_over_the_bad_corpus_mixed_with_good_photos(corpus):
     assert statuses == {"unchanged", "error"}, statuses
 
 
+@pytest.mark.slow
 def test_show_names_each_bad_file_in_one_line(corpus):
     folder, cases = corpus
     before = snapshot(folder)
@@ -135,7 +140,8 @@ def test_show_names_each_bad_file_in_one_line(corpus):
     assert snapshot(folder) == before
 
 
-def test_the_watcher_names_each_bad_file_and_goes_on(tmp_path, watchers, watch_env):  # noqa: F811
+@pytest.mark.slow
+def test_the_watcher_names_each_bad_file_and_goes_on(tmp_path, watchers, watch_env):
     folder = tmp_path / "watched"
     folder.mkdir()
     staging = tmp_path / "staging"
@@ -160,6 +166,7 @@ def test_the_watcher_names_each_bad_file_and_goes_on(tmp_path, watchers, watch_e
     assert watcher.stop() == 0
 
 
+@pytest.mark.slow
 def test_every_exif_orientation_puts_the_box_on_the_face(tmp_path):
     upright = Image.new("RGB", (640, 400), (120, 120, 120))
     upright.paste(happy(300), (300, 60))  # off centre, so a wrong turn moves the box
@@ -191,6 +198,7 @@ def _memory_bound(gigabytes: float):
     return limit
 
 
+@pytest.mark.slow
 def test_a_decompression_bomb_is_refused_within_a_memory_bound(corpus):
     folder, _ = corpus
     bomb = folder / "bomb.png"
@@ -216,6 +224,7 @@ def iptc(path: Path) -> dict:
     return exiftool_tags(path, "IPTC:all", options=("-charset", "iptc=latin1"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("declared", [None, "\x1b.A"], ids=["undeclared", "declared-latin1"])
 def test_latin1_iptc_keeps_every_field_readable(tmp_path, declared):
     photo = tmp_path / "latin1.jpg"
@@ -241,11 +250,7 @@ def test_latin1_iptc_keeps_every_field_readable(tmp_path, declared):
     assert iptc(photo) == before
 
 
-def without_file_permission_override(*command: str) -> list[str]:
-    """Run as root but subject to file permissions, as any user is (tests run as root)."""
-    return ["setpriv", "--bounding-set=-dac_override,-dac_read_search", *command]
-
-
+@pytest.mark.slow
 def test_a_photo_it_may_not_read_and_a_folder_it_may_not_enter(tmp_path):
     if not shutil.which("setpriv"):
         pytest.skip("setpriv (util-linux) is needed to drop root's right to ignore file permissions")
@@ -279,6 +284,7 @@ def test_a_photo_it_may_not_read_and_a_folder_it_may_not_enter(tmp_path):
     assert snapshot(folder) == before
 
 
+@pytest.mark.slow
 def test_symlink_loops_and_links_out_of_the_tree_are_not_followed(tmp_path):
     outside = tmp_path / "outside"
     outside.mkdir()
@@ -314,6 +320,7 @@ def test_symlink_loops_and_links_out_of_the_tree_are_not_followed(tmp_path):
     assert as_list(exiftool_tags(outside / "elsewhere.jpg", "XMP-dc:Subject").get("XMP-dc:Subject")) == ["Happy"]
 
 
+@pytest.mark.slow
 def test_a_file_that_vanishes_between_listing_and_reading(tmp_path):
     from emotag.discovery import find_photos
     from emotag.ledger import Ledger
@@ -332,6 +339,7 @@ def test_a_file_that_vanishes_between_listing_and_reading(tmp_path):
     assert results["first.jpg"].status == results["last.jpg"].status == "no_faces"
 
 
+@pytest.mark.slow
 def test_the_same_photo_named_twice_is_done_once(tmp_path):
     photo = tmp_path / "once.jpg"
     Image.new("RGB", (64, 64)).save(photo)
@@ -347,6 +355,7 @@ def test_the_same_photo_named_twice_is_done_once(tmp_path):
     assert len(json_lines(result.stdout)) == 1
 
 
+@pytest.mark.slow
 def test_a_file_name_that_is_not_utf8_is_tagged_remembered_and_untagged(tmp_path):
     """Old archives (FAT, Windows code pages) hold names like caf\\xe9.jpg: bytes that are not UTF-8."""
     folder = tmp_path / "archive"
@@ -379,6 +388,7 @@ def sixteen_bit_png(path: Path, side: int) -> None:
     path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b""))
 
 
+@pytest.mark.slow
 def test_a_huge_16_bit_scan_is_read_within_a_memory_bound_beside_good_photos(tmp_path):
     """250 megapixels of 16-bit grey are 500 MB decoded; converting them at full size took 3.5 GB, and running
     out of memory failed every photo read with it."""
@@ -397,6 +407,7 @@ def test_a_huge_16_bit_scan_is_read_within_a_memory_bound_beside_good_photos(tmp
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_a_data_folder_it_may_not_write_is_one_clear_line(tmp_path):
     if not shutil.which("setpriv"):
         pytest.skip("setpriv (util-linux) is needed to drop root's right to ignore file permissions")

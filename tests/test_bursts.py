@@ -17,8 +17,7 @@ import pytest
 from PIL import Image, ImageFilter
 
 from emotag.bursts import Shot, best_of, difference, face_sharpness, group_bursts, look, taken_at
-from tests.conftest import HAPPY_PHOTO, NEUTRAL_PHOTO, SAMPLES, json_lines, run_emotag
-from tests.test_eyes import EYES
+from tests.helpers import EYES, HAPPY_PHOTO, NEUTRAL_PHOTO, SAMPLES, json_lines, run_emotag
 
 SCENE = "cat-chelsea.jpg"
 BLINK = "closed_42d5d2c3fd.jpg"  # smiling, eyes closed

@@ -3,34 +3,26 @@ sidecars for every photo so that no original is modified."""
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 from pathlib import Path
 
+import pytest
 from PIL import Image
 
 from emotag.discovery import find_photos
 from emotag.exclusions import LEFT_ALONE, Exclusions
 from emotag.watcher import is_candidate
-from tests.conftest import HAPPY_PHOTO, NEUTRAL_PHOTO, SAMPLES, exiftool_tags, json_lines, run_emotag
+from tests.helpers import HAPPY_PHOTO, NEUTRAL_PHOTO, SAMPLES, as_list, digest, exiftool_tags, json_lines, run_emotag
 
 HAPPY = SAMPLES / HAPPY_PHOTO
 NEUTRAL = SAMPLES / NEUTRAL_PHOTO
 KEYWORDS = ("XMP-dc:Subject", "XMP-lr:HierarchicalSubject", "XMP-digiKam:TagsList", "IPTC:Keywords")
 
 
-def as_list(value) -> list:
-    return value if isinstance(value, list) else [] if value is None else [value]
-
-
 def grey(path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.new("RGB", (64, 64), (90, 90, 90)).save(path)
     return path
-
-
-def digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 # -- folders to leave alone -----------------------------------------------------------------------------------------
@@ -88,6 +80,7 @@ def test_the_watcher_leaves_the_same_folders_alone(tmp_path):
     assert is_candidate(root / "2019" / "rejects" / "x.jpg", [root])
 
 
+@pytest.mark.slow
 def test_tag_top_and_the_config_leave_the_folders_alone(tmp_path, private_state):
     album = nas_album(tmp_path)
     (private_state / "config.toml").write_text('exclude = ["*_edit.jpg"]\n')
@@ -109,6 +102,7 @@ def test_the_readme_lists_the_folders_left_alone():
 # -- what is written ------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_an_emotion_left_out_is_never_written_and_comes_back_when_chosen_again(tmp_path):
     photo = Path(shutil.copy(NEUTRAL, tmp_path))
     first = run_emotag("tag", "--json", "--leave-out", "Neutral", str(photo), check=True)
@@ -122,6 +116,7 @@ def test_an_emotion_left_out_is_never_written_and_comes_back_when_chosen_again(t
     assert as_list(exiftool_tags(photo, "XMP-dc:Subject")["XMP-dc:Subject"]) == ["Neutral"]
 
 
+@pytest.mark.slow
 def test_flat_keywords_have_no_parent(tmp_path, private_state):
     photo = Path(shutil.copy(HAPPY, tmp_path))
     (private_state / "config.toml").write_text("[tags]\nflat = true\n")
@@ -132,6 +127,7 @@ def test_flat_keywords_have_no_parent(tmp_path, private_state):
     assert not exiftool_tags(photo, *KEYWORDS)
 
 
+@pytest.mark.slow
 def test_sidecars_for_every_photo_leave_the_originals_untouched(tmp_path):
     folder = tmp_path / "album"
     folder.mkdir()
@@ -162,7 +158,7 @@ def test_sidecars_for_every_photo_leave_the_originals_untouched(tmp_path):
 
 def test_the_command_lines_sidecar_choices_are_the_sidecar_styles():
     from emotag.cli import sidecar_option
-    from emotag.sidecars import SIDECAR_STYLES
+    from emotag.config import SIDECAR_STYLES
 
     @sidecar_option
     def command(sidecar):

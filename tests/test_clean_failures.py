@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 from emotag.cli import main
-from tests.conftest import HAPPY_PHOTO, NO_FACE_PHOTOS, SAMPLES, json_lines, run_emotag
+from tests.helpers import HAPPY_PHOTO, NO_FACE_PHOTOS, SAMPLES, json_lines, run_emotag, without_file_permission_override
 
 HAPPY = SAMPLES / HAPPY_PHOTO
 CAT = SAMPLES / NO_FACE_PHOTOS[1]
@@ -38,13 +38,6 @@ def one_line(result) -> str:
     return said[0]
 
 
-def without_file_permission_override(*command: str) -> list[str]:
-    """Run as root but subject to file permissions, as any user is (tests run as root)."""
-    if not shutil.which("setpriv"):
-        pytest.skip("setpriv (util-linux) is needed to drop root's right to ignore file permissions")
-    return ["setpriv", "--bounding-set=-dac_override,-dac_read_search", *command]
-
-
 # -- top's outputs -------------------------------------------------------------------------------------------------
 
 
@@ -55,6 +48,7 @@ def test_a_contact_sheet_into_a_missing_folder_is_one_line_before_any_work(tmp_p
     assert not (tmp_path / "missing").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("option", ["--html", "--copy-to", "--link-to"])
 def test_top_into_a_read_only_folder_is_one_line_before_any_work(tmp_path, option):
     folder = tmp_path / "read-only"
@@ -69,6 +63,7 @@ def test_top_into_a_read_only_folder_is_one_line_before_any_work(tmp_path, optio
     assert not list(folder.iterdir()), "nothing may be left in the folder"
 
 
+@pytest.mark.slow
 def test_a_name_that_is_not_utf8_among_the_top_photos(tmp_path):
     """An old archive's caf\\xe9.jpg among the best: listed as stored, on the sheet, and no temporary file left."""
     folder = tmp_path / "archive"
@@ -286,6 +281,7 @@ def test_a_lock_held_too_long_is_given_up_soon_after_saying_so(tmp_path):
     assert len(told) == 1, "a free photo is not waited for"
 
 
+@pytest.mark.slow
 def test_tag_says_it_waits_for_a_photo_another_program_is_writing(tmp_path):
     photo = tmp_path / "p.jpg"
     shutil.copy(HAPPY, photo)
@@ -315,6 +311,7 @@ def test_tag_says_it_waits_for_a_photo_another_program_is_writing(tmp_path):
 # -- wording -------------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_one_is_singular(tmp_path):
     from emotag.watcher import summary
 
@@ -343,6 +340,7 @@ def test_help_shows_every_default():
             assert record and "default:" in record[1], f"emotag {name} {option.opts[0]}: {record}"
 
 
+@pytest.mark.slow
 def test_errors_are_in_a_photographers_words(tmp_path):
     data = HAPPY.read_bytes()
     (tmp_path / "empty.jpg").write_bytes(b"")
@@ -365,6 +363,7 @@ def test_errors_are_in_a_photographers_words(tmp_path):
 # -- show ----------------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_show_on_several_photos_and_on_one_tag_found_no_faces_in(tmp_path):
     happy, cat = Path(shutil.copy(HAPPY, tmp_path)), Path(shutil.copy(CAT, tmp_path))
     run_emotag("tag", str(happy), str(cat), check=True)

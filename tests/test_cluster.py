@@ -16,12 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import NO_FACE_PHOTOS, SAMPLES, exiftool_tags, json_lines, run_emotag
+from tests.helpers import KEYWORD_FIELDS, NO_FACE_PHOTOS, SAMPLES, exiftool_tags, json_lines, run_emotag
 
 psutil = pytest.importorskip("psutil")
 pytest.importorskip("distributed")
-
-KEYWORD_FIELDS = ("XMP-dc:Subject", "XMP-lr:HierarchicalSubject", "XMP-digiKam:TagsList", "IPTC:Keywords")
 
 
 def copies(folder: Path, times: int) -> list[Path]:
@@ -65,6 +63,7 @@ def assert_like_local_run(photos: list[Path], local_run: dict, results: list[dic
         assert written(photo) == local_run[sample_name(photo)], photo.name
 
 
+@pytest.mark.slow
 def test_local_cluster_writes_what_a_local_run_writes_and_remembers_it(tmp_path, local_run):
     photos = copies(tmp_path / "album", 5)  # 20 photos: two chunks, one for each worker
     result = run_emotag("tag", str(tmp_path / "album"), "--cluster", "local:2", "--json", check=True)
@@ -128,6 +127,7 @@ def busy_worker(workers: subprocess.Popen):
     return None
 
 
+@pytest.mark.slow
 def test_a_worker_killed_mid_run_loses_nothing_and_tags_each_photo_once(tmp_path, local_run, scheduler_and_workers):
     address, workers = scheduler_and_workers
     photos = copies(tmp_path / "album", 16)  # 64 photos: four chunks
@@ -158,6 +158,7 @@ def test_a_worker_killed_mid_run_loses_nothing_and_tags_each_photo_once(tmp_path
     assert {r["status"] for r in json_lines(again.stdout)} == {"unchanged"}
 
 
+@pytest.mark.slow
 def test_an_unreachable_scheduler_is_one_line_and_status_2(tmp_path):
     copies(tmp_path / "album", 1)
     env = {"DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "1s"}
@@ -167,12 +168,14 @@ def test_an_unreachable_scheduler_is_one_line_and_status_2(tmp_path):
     assert result.stderr.count("\n") == 1
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("spec", ["local:0", "local:two", "tcp://host name:8786"])
 def test_a_malformed_cluster_is_a_usage_error(tmp_path, spec):
     result = run_emotag("tag", str(SAMPLES), "--cluster", spec)
     assert result.returncode == 2 and "--cluster" in result.stderr
 
 
+@pytest.mark.slow
 def test_without_cluster_dask_is_never_imported(tmp_path):
     code = (
         "import sys\n"

@@ -11,19 +11,14 @@ from pathlib import Path
 import pytest
 
 from emotag.pipeline import Settings
-from tests.conftest import HAPPY_PHOTO, NEUTRAL_PHOTO, exiftool_tags, json_lines, run_emotag
+from tests.helpers import HAPPY_PHOTO, KEYWORD_FIELDS, NEUTRAL_PHOTO, as_list, exiftool_tags, json_lines, run_emotag
 
-KEYWORD_FIELDS = ("XMP-dc:Subject", "XMP-lr:HierarchicalSubject", "XMP-digiKam:TagsList", "IPTC:Keywords")
 HAPPY_VALUES = {
     "XMP-dc:Subject": "Happy",
     "XMP-lr:HierarchicalSubject": "Emotion|Happy",
     "XMP-digiKam:TagsList": "Emotion/Happy",
     "IPTC:Keywords": "Happy",
 }
-
-
-def as_list(value) -> list:
-    return [] if value is None else value if isinstance(value, list) else [value]
 
 
 def keywords(photo: Path) -> dict[str, list]:
@@ -41,6 +36,7 @@ def one(result: subprocess.CompletedProcess) -> dict:
     return line
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fields", [("XMP-dc:Subject",), KEYWORD_FIELDS], ids=["one field", "every field"])
 def test_a_keyword_the_user_took_away_stays_away_in_every_field(album, fields, tmp_path):
     """Happy taken away (from dc:subject only, or from every field) and Sad added by hand: the next runs, with the
@@ -68,6 +64,7 @@ def test_a_keyword_the_user_took_away_stays_away_in_every_field(album, fields, t
     assert decided_again["tags"] == ["Happy"] and keywords(photo)["XMP-dc:Subject"] == ["Sad", "Happy"]
 
 
+@pytest.mark.slow
 def test_the_keyword_root_alone_taken_away_is_not_a_rejection_and_does_not_come_back(album):
     """A manager that keeps `Emotion|Happy` but drops the lone `Emotion` entry it implies: Happy stays, and emotag
     does not put the root back (it would fight the manager on every save)."""
@@ -80,6 +77,7 @@ def test_the_keyword_root_alone_taken_away_is_not_a_rejection_and_does_not_come_
     assert keywords(photo)["XMP-dc:Subject"] == ["Happy"]
 
 
+@pytest.mark.slow
 def test_an_untagged_photo_stays_untagged_for_folder_runs_until_forced(album):
     photo = album / HAPPY_PHOTO
     run_emotag("tag", str(album), check=True)
@@ -97,6 +95,7 @@ def test_an_untagged_photo_stays_untagged_for_folder_runs_until_forced(album):
     assert one(run_emotag("tag", str(photo), "--json", check=True))["status"] == "unchanged"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("setting", "first", "then", "statuses"),
     [
@@ -133,6 +132,7 @@ def test_every_setting_that_decides_the_result_is_in_the_fingerprint():
     assert Later(thresholds={"happy": 0.6}).fingerprint() != Later().fingerprint()
 
 
+@pytest.mark.slow
 def test_counts_say_what_happened_and_a_dry_run_says_which_tags_would_go(album):
     photo = album / NEUTRAL_PHOTO  # a face read with a confidence below 1, so a threshold above it takes the tag
     first = run_emotag("tag", str(photo), "--json", check=True)
@@ -152,6 +152,7 @@ def test_counts_say_what_happened_and_a_dry_run_says_which_tags_would_go(album):
     assert (back["status"], back["added"], back["removed"]) == ("updated", ["Neutral"], [])
 
 
+@pytest.mark.slow
 def test_untag_keep_mtime_keeps_the_modification_time(album):
     photo = album / HAPPY_PHOTO
     run_emotag("tag", str(photo), check=True)
@@ -161,6 +162,7 @@ def test_untag_keep_mtime_keeps_the_modification_time(album):
     assert not exiftool_tags(photo, "XMP-emotag:all")
 
 
+@pytest.mark.slow
 def test_the_users_own_keyword_that_emotag_also_decided_stays_away_once_taken_away(album):
     """The user had Happy before emotag (emotag did not add a second one); taking it away later is a correction
     too: emotag must not add Happy as its own, and takes its Emotion|Happy away."""

@@ -10,7 +10,7 @@ from emotag.crops import prepare_crops
 from emotag.emotions import EMOTIONS
 from emotag.faces import FaceFinder
 from emotag.photos import read_photo
-from tests.conftest import HAPPY_PHOTO, NEUTRAL_PHOTO, SAMPLES, SHARED
+from tests.helpers import HAPPY_PHOTO, NEUTRAL_PHOTO, SAMPLES, SHARED
 
 
 def face_crop(name: str) -> np.ndarray:
@@ -53,12 +53,14 @@ def test_preprocessing_ignores_exposure():
     assert np.allclose(prepare_crops(crop.astype(np.uint8)[None]), prepare_crops(darker[None]), atol=0.15)
 
 
+@pytest.mark.slow
 def test_training_and_tagging_share_one_preprocessing():
     from model_training import train
 
     assert train.prepare_crops is prepare_crops
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not (SHARED / "fer2013").is_dir(), reason="FER2013 validation split not present")
 def test_validation_accuracy_of_the_shipped_model():
     from model_training.data import load
@@ -72,6 +74,7 @@ def test_validation_accuracy_of_the_shipped_model():
     assert (predicted == first.labels).mean() > 0.56, "and FER2013's own noisy labels (1.3.0: 60%)"
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not (SHARED / "fer2013").is_dir(), reason="FER2013 validation split not present")
 def test_runtime_model_reads_faces_as_the_trained_keras_model_does():
     """The shipped `.tflite` (8-bit weights) against the `.keras` it came from, same views, on validation faces."""

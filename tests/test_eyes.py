@@ -7,7 +7,6 @@ reaches every place a face goes; how well it reads unseen faces is `bench/eyes_a
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import subprocess
 from pathlib import Path
@@ -19,38 +18,19 @@ from emotag.eyes import MIN_FACE, EyeReader, turned_away
 from emotag.faces import FaceFinder
 from emotag.photos import read_photo
 from emotag.pipeline import Settings
-from tests.conftest import HAPPY_PHOTO, NEUTRAL_PHOTO, SAMPLES, SHARED, exiftool_tags, json_lines, run_emotag
-
-EYES = SHARED / "eyes" / "photos"
-CLOSED = ("closed_409471bc37.jpg", "closed_40c7a0b951.jpg", "closed_4115b3f48e.jpg")
-OPEN = ("open_0b3a04a83c.jpg", "open_0b2fb72a0d.jpg")
-KEYWORD_FIELDS = ("XMP-dc:Subject", "XMP-lr:HierarchicalSubject", "XMP-digiKam:TagsList", "IPTC:Keywords")
-
-
-def copy_shared(names: tuple[str, ...], folder: Path) -> list[Path]:
-    """Writable copies of faces from ../shared/data/eyes; skips the test where they are missing."""
-    if not all((EYES / name).is_file() for name in names):
-        pytest.skip("../shared/data/eyes is not here")
-    folder.mkdir(parents=True, exist_ok=True)
-    copies = []
-    for name in names:
-        copy = folder / name
-        shutil.copyfile(EYES / name, copy)
-        copies.append(copy)
-    return copies
-
-
-def as_list(value) -> list:
-    return value if isinstance(value, list) else [value]
-
-
-def keyword_fields(photo: Path) -> dict:
-    data = exiftool_tags(photo, *KEYWORD_FIELDS)
-    return {name: as_list(data[name]) for name in KEYWORD_FIELDS if name in data}
-
-
-def digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+from tests.helpers import (
+    CLOSED,
+    HAPPY_PHOTO,
+    NEUTRAL_PHOTO,
+    OPEN,
+    SAMPLES,
+    copy_shared,
+    digest,
+    exiftool_tags,
+    json_lines,
+    keyword_fields,
+    run_emotag,
+)
 
 
 def test_the_sample_portraits_have_their_eyes_open():

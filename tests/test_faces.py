@@ -13,7 +13,7 @@ from PIL import Image
 from emotag.emotions import CROP_SIZE
 from emotag.faces import FaceFinder, cut_crop, face_template, similarity
 from emotag.photos import PhotoError, read_photo, working_scale
-from tests.conftest import HAPPY_PHOTO, NO_FACE_PHOTOS, ROOT, SAMPLES, SHARED, STORED_AS
+from tests.helpers import HAPPY_PHOTO, NO_FACE_PHOTOS, ROOT, SAMPLES, SHARED, STORED_AS
 
 
 @pytest.fixture(scope="module")
@@ -81,6 +81,7 @@ def test_a_decompression_bomb_is_refused(tmp_path):
         read_photo(path)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not (SHARED / "photos").is_dir(), reason="development photos not present")
 def test_recall_on_hand_boxed_photos_at_their_size_and_at_12_megapixels():
     output = subprocess.run(

@@ -25,9 +25,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.conftest import json_lines, run_emotag
-from tests.corpus import digest, fake_raw, happy
-from tests.test_watch import HAPPY, copy_samples, watch_env, watchers  # noqa: F401  (fixtures: a real watcher process)
+from tests.corpus import happy
+from tests.helpers import HAPPY, as_strings, copy_samples, digest, fake_raw, json_lines, run_emotag
 
 USER_SUBJECT = ["Family", "Zürich"]
 EMOTAG_FIELDS = ("XMP-dc:Subject", "XMP-lr:HierarchicalSubject", "XMP-digiKam:TagsList", "IPTC:Keywords")
@@ -38,10 +37,6 @@ EXPECTED_WITH_FACE = {
     "IPTC:Keywords": ["Happy"],
     "XMP-emotag:AddedSubject": ["Happy"],
 }
-
-
-def as_list(value) -> list:
-    return [] if value is None else [str(v) for v in value] if isinstance(value, list) else [str(value)]
 
 
 def make_album(folder: Path, count: int) -> dict[Path, bool]:
@@ -82,7 +77,7 @@ def check_album(photos: dict[Path, bool], pictures: dict[Path, np.ndarray]) -> l
         if "ExifTool:Error" in data or "ExifTool:Warning" in data:
             problems.append(f"{photo.name}: metadata does not parse cleanly: {data}")
         if photos[photo]:
-            got = {name: as_list(data.get(name)) for name in EXPECTED_WITH_FACE}
+            got = {name: as_strings(data.get(name)) for name in EXPECTED_WITH_FACE}
             if got != EXPECTED_WITH_FACE:
                 problems.append(f"{photo.name}: {got}")
         elif any(name in data for name in EMOTAG_FIELDS):
@@ -151,6 +146,7 @@ def kill_rounds(folder: Path, env: dict, rounds: int, photos: int, say: Callable
     return problems, killed
 
 
+@pytest.mark.slow
 def test_kill_9_at_random_moments_then_a_second_run_leaves_every_photo_right(tmp_path):
     env = {**os.environ}
     problems, killed = kill_rounds(tmp_path / "album", env, rounds=1, photos=160)
@@ -181,6 +177,7 @@ def fill(disk: Path) -> None:
                 continue
 
 
+@pytest.mark.slow
 def test_a_full_disk_is_a_clear_error_and_the_original_is_intact(small_disk):
     photo = small_disk / "photo.jpg"
     happy(500).save(photo, quality=95)
@@ -208,6 +205,7 @@ COMMANDS = {
 }
 
 
+@pytest.mark.slow
 def test_exiftool_missing_says_how_to_install_it(tmp_path):
     photo = tmp_path / "photo.jpg"
     happy(200).save(photo)
@@ -256,6 +254,7 @@ def kill_exiftool_of(pid: int) -> bool:
     return False
 
 
+@pytest.mark.slow
 def test_exiftool_dying_mid_run_is_started_again(tmp_path):
     album = make_album(tmp_path / "album", 64)
     pictures = {photo: np.asarray(Image.open(photo)).copy() for photo in album}
@@ -289,6 +288,7 @@ def kill_busiest_worker(pid: int) -> None:
     os.kill(max(workers, key=lambda worker: cpu_ticks(worker) - before[worker]), signal.SIGKILL)
 
 
+@pytest.mark.slow
 def test_a_killed_worker_costs_its_chunk_an_error_line_per_photo_and_the_run_goes_on(tmp_path):
     """`emotag tag --jobs 2` loses a worker process mid-run: the run still ends, with every photo reported in order
     and its summary, and only the photos of the chunk in the dead worker's hands are errors."""
@@ -326,7 +326,8 @@ def test_a_killed_worker_costs_its_chunk_an_error_line_per_photo_and_the_run_goe
     assert process.returncode == 1
 
 
-def test_a_killed_worker_in_the_watcher_costs_its_batch_and_the_watch_goes_on(tmp_path, watchers, watch_env):  # noqa: F811
+@pytest.mark.slow
+def test_a_killed_worker_in_the_watcher_costs_its_batch_and_the_watch_goes_on(tmp_path, watchers, watch_env):
     """The watcher's worker processes lose one mid-burst: its batch is reported as errors, the rest is tagged, the
     status goes back to idle, a later photo is tagged, and a stop ends it."""
     from emotag.batch import WORKER_LOST
@@ -355,6 +356,7 @@ def test_a_killed_worker_in_the_watcher_costs_its_batch_and_the_watch_goes_on(tm
     assert watcher.stop() == 0
 
 
+@pytest.mark.slow
 def test_a_missing_or_damaged_model_is_one_clear_line(tmp_path):
     from emotag.expressions import MODEL_CARD_FILE, model_folder
 
@@ -383,6 +385,7 @@ def test_a_missing_or_damaged_model_is_one_clear_line(tmp_path):
     assert digest(photo) == before  # untouched: no model, no tags
 
 
+@pytest.mark.slow
 def test_two_tag_runs_on_the_same_photos_lose_and_double_nothing(tmp_path):
     album = make_album(tmp_path / "album", 96)
     pictures = {photo: np.asarray(Image.open(photo)).copy() for photo in album}
@@ -398,7 +401,8 @@ def test_two_tag_runs_on_the_same_photos_lose_and_double_nothing(tmp_path):
     assert not check_album(album, pictures)
 
 
-def test_tag_and_watch_on_the_same_photos_lose_and_double_nothing(tmp_path, watchers, watch_env):  # noqa: F811
+@pytest.mark.slow
+def test_tag_and_watch_on_the_same_photos_lose_and_double_nothing(tmp_path, watchers, watch_env):
     folder = tmp_path / "album"
     album = make_album(folder, 48)
     pictures = {photo: np.asarray(Image.open(photo)).copy() for photo in album}
@@ -454,6 +458,7 @@ def wait_until_idle(process: subprocess.Popen, timeout: float = 180) -> None:
         last = now
 
 
+@pytest.mark.slow
 def test_emotag_waits_for_the_photos_lock_and_keeps_what_was_written_meanwhile(tmp_path):
     """Another emotag holds the photo (its write lock) and writes a keyword: this run waits, then merges with
     what is there at write time (no tag lost), writing the new file ExifTool put in place of the old one."""
@@ -469,4 +474,4 @@ def test_emotag_waits_for_the_photos_lock_and_keeps_what_was_written_meanwhile(t
         subprocess.run(add, check=True)
     _, errors = process.communicate(timeout=300)
     assert process.returncode == 0, errors
-    assert as_list(read_back([photo])[photo].get("XMP-dc:Subject")) == ["Mine", "Happy"]
+    assert as_strings(read_back([photo])[photo].get("XMP-dc:Subject")) == ["Mine", "Happy"]

@@ -2,34 +2,14 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
-from tests.conftest import HAPPY_PHOTO, SAMPLES, exiftool_tags, json_lines, pixels, run_emotag
+from tests.helpers import HAPPY_PHOTO, SAMPLES, as_list, exiftool_tags, fake_raw, json_lines, pixels, run_emotag
 
 FORMATS = {"photo.png": "PNG", "photo.tif": "TIFF", "photo.webp": "WEBP", "photo.heic": "HEIF"}
-
-
-def as_list(value) -> list:
-    return value if isinstance(value, list) else [value]
-
-
-def fake_raw(path: Path) -> None:
-    """A raw stand-in: a grey main image whose only face is in the embedded preview, as in a camera's raw file.
-
-    (No camera raw file may be shipped with the tests; this exercises the preview and sidecar path.)
-    """
-    preview = path.with_name("preview.jpg")
-    container = path.with_name("container.jpg")
-    Image.open(SAMPLES / HAPPY_PHOTO).resize((400, 400)).save(preview, quality=80)
-    Image.new("RGB", (800, 800), (90, 90, 90)).save(container, "JPEG")
-    embed = ["exiftool", "-q", "-overwrite_original", f"-ThumbnailImage<={preview}", "--", str(container)]
-    subprocess.run(embed, check=True)
-    preview.unlink()
-    container.rename(path)
 
 
 @pytest.fixture
@@ -42,10 +22,11 @@ def formats(tmp_path) -> Path:
     source = Image.open(SAMPLES / HAPPY_PHOTO)
     for name, kind in FORMATS.items():
         source.save(folder / name, kind, **({"quality": 95} if kind in ("WEBP", "HEIF") else {}))
-    fake_raw(folder / "IMG_0001.NEF")
+    fake_raw(folder / "IMG_0001.NEF", side=800)
     return folder
 
 
+@pytest.mark.slow
 def test_each_format_is_tagged_in_place_or_in_a_sidecar(formats):
     before = {name: pixels(formats / name) for name in FORMATS}
     raw_bytes = (formats / "IMG_0001.NEF").read_bytes()
@@ -70,6 +51,7 @@ RATED_SIDECAR = (
 )
 
 
+@pytest.mark.slow
 def test_raw_sidecar_in_lightroom_style_is_removed_by_untag_only_if_emotag_made_it(formats):
     raw, sidecar = formats / "IMG_0001.NEF", formats / "IMG_0001.xmp"
     run_emotag("tag", str(raw), "--sidecar", "lightroom", check=True)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import HAPPY_PHOTO, NEUTRAL_PHOTO, ROOT, SAMPLES, json_lines, run_emotag
+from tests.helpers import HAPPY_PHOTO, NEUTRAL_PHOTO, ROOT, SAMPLES, json_lines, run_emotag
 
 CARD = json.loads((ROOT / "models" / "expression-model.json").read_text())
 TRAINING_ONLY = re.compile(r"^(tensorflow|tensorflow-cpu|tf-nightly|keras)\b", re.IGNORECASE)
@@ -28,6 +28,7 @@ def runtime_requirements(metadata: str) -> list[str]:
     return [line for line in lines if "extra ==" not in line]
 
 
+@pytest.mark.slow
 def test_version_names_emotag_and_the_model_it_loads():
     from emotag import __version__
 
@@ -35,6 +36,7 @@ def test_version_names_emotag_and_the_model_it_loads():
     assert result.stdout.strip() == f"emotag {__version__}, expression model {CARD['version']}"
 
 
+@pytest.mark.slow
 def test_version_with_no_model_says_so_in_one_line(tmp_path):
     result = run_emotag("--version", env={"EMOTAG_MODEL_DIR": str(tmp_path)})
     assert result.returncode == 1 and "no expression model" in result.stdout and "Traceback" not in result.stderr

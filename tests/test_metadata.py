@@ -20,7 +20,7 @@ from emotag.tags import (
     photo_emotions,
     thresholds_text,
 )
-from tests.conftest import HAPPY_PHOTO, SAMPLES, exiftool_tags
+from tests.helpers import HAPPY_PHOTO, SAMPLES, exiftool_tags
 
 OWN = {"model_version": "test", "thresholds": "angry=0.5", "emotions": ["happy"], "faces": []}
 

@@ -14,9 +14,12 @@ import sys
 import termios
 from pathlib import Path
 
-from tests.conftest import HAPPY_PHOTO, NEUTRAL_PHOTO, NO_FACE_PHOTOS, json_lines, run_emotag
+import pytest
+
+from tests.helpers import HAPPY_PHOTO, NEUTRAL_PHOTO, NO_FACE_PHOTOS, json_lines, run_emotag
 
 
+@pytest.mark.slow
 def test_report_counts_photos_per_tag_per_folder_from_the_photos(album):
     trip = album / "trip"
     trip.mkdir()
@@ -54,6 +57,7 @@ def test_report_counts_photos_per_tag_per_folder_from_the_photos(album):
     assert words[-1] == "all (1 folder): 3 photos, 2 read by emotag, 1 tagged (Happy 1), 1 error"
 
 
+@pytest.mark.slow
 def test_report_needs_no_model(album, tmp_path):
     run_emotag("tag", str(album / HAPPY_PHOTO), check=True)
     result = run_emotag("report", str(album), env={"EMOTAG_MODEL_DIR": str(tmp_path)}, check=True)
@@ -79,6 +83,7 @@ def on_a_terminal(*args: str) -> tuple[int, str]:
     return process.wait(timeout=300), shown.decode("utf-8", "replace")
 
 
+@pytest.mark.slow
 def test_top_shows_progress_while_it_reads_untagged_photos(album):
     status, shown = on_a_terminal("top", "happy", str(album), "-n", "2")
     assert status == 0
@@ -90,6 +95,7 @@ def top_into(album_folder: Path, *sources: Path, count: int = 2, link: bool = Tr
     return run_emotag("top", "happy", *map(str, sources), "-n", str(count), option, str(album_folder), "--json")
 
 
+@pytest.mark.slow
 def test_a_second_top_replaces_what_emotag_put_in_the_album_and_nothing_else(album, tmp_path):
     best = tmp_path / "best"
     best.mkdir()
@@ -122,6 +128,7 @@ def test_a_second_top_replaces_what_emotag_put_in_the_album_and_nothing_else(alb
     assert changed.is_file()
 
 
+@pytest.mark.slow
 def test_an_album_inside_the_searched_folder_is_not_ranked_again(album):
     inside = album / "happiest"
     made = top_into(inside, album, count=2, link=False)

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, json_lines, run_emotag
-from tests.corpus import XMP_BOMB, fake_raw, happy
+from tests.corpus import XMP_BOMB, happy
+from tests.helpers import ROOT, fake_raw, json_lines, run_emotag
 
 PACKAGE = ROOT / "emotag"
 
@@ -88,6 +88,7 @@ def _own() -> dict:
     return {"model_version": "test", "thresholds": "angry=0.5", "emotions": [], "faces": []}
 
 
+@pytest.mark.slow
 def test_an_xmp_bomb_in_a_sidecar_is_not_expanded(tmp_path):
     photo = tmp_path / "IMG_1.NEF"
     fake_raw(photo)
@@ -141,6 +142,7 @@ def outcome(stdout: str) -> list[dict]:
     return [{k: r[k] for k in ("path", "status", "faces", "tags")} for r in json_lines(stdout)]
 
 
+@pytest.mark.slow
 def test_the_pipeline_makes_no_network_connection_and_works_without_a_network(tmp_path):
     if not shutil.which("unshare") or subprocess.run(["unshare", "-n", "true"]).returncode != 0:
         pytest.skip("unshare -n (a network namespace) is not allowed here")

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.conftest import HAPPY_PHOTO, NEUTRAL_PHOTO, SAMPLES, run_emotag
+from tests.helpers import HAPPY_PHOTO, NEUTRAL_PHOTO, SAMPLES, run_emotag
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="needs Chromium (apt-get install chromium)")

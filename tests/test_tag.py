@@ -2,37 +2,32 @@
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import subprocess
 from pathlib import Path
 
-from tests.conftest import (
+import pytest
+
+from tests.helpers import (
     HAPPY_PHOTO,
+    KEYWORD_FIELDS,
     NEUTRAL_PHOTO,
     NO_FACE_PHOTOS,
     SAMPLES,
+    as_list,
+    digest,
     exiftool_tags,
     json_lines,
     pixels,
     run_emotag,
 )
 
-KEYWORD_FIELDS = ("XMP-dc:Subject", "XMP-lr:HierarchicalSubject", "XMP-digiKam:TagsList", "IPTC:Keywords")
 USER_VALUES = {
     "XMP-dc:Subject": ["Family", "Zürich", "東京"],
     "XMP-lr:HierarchicalSubject": ["Places|Zürich", "People|Family"],
     "XMP-digiKam:TagsList": ["Places/Zürich", "People/Family"],
     "IPTC:Keywords": ["Family", "Zürich", "東京"],
 }
-
-
-def digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def as_list(value) -> list:
-    return value if isinstance(value, list) else [value]
 
 
 def set_user_metadata(photo: Path) -> None:
@@ -55,6 +50,7 @@ def everything_but_emotag(photo: Path) -> dict:
     return {k: v for k, v in data.items() if not k.startswith(("XMP-emotag:", "System:", "ExifTool:"))}
 
 
+@pytest.mark.slow
 def test_tags_every_photo_and_writes_all_keyword_fields(album):
     before = {p.name: pixels(p) for p in album.iterdir()}
     result = run_emotag("tag", str(album), "--json", check=True)
@@ -82,6 +78,7 @@ def test_tags_every_photo_and_writes_all_keyword_fields(album):
     assert "4 photos" in result.stderr and "2 tagged" in result.stderr
 
 
+@pytest.mark.slow
 def test_keeps_the_users_own_metadata_in_order_and_untag_restores_it_exactly(album):
     photo = album / HAPPY_PHOTO
     set_user_metadata(photo)
@@ -104,6 +101,7 @@ def test_keeps_the_users_own_metadata_in_order_and_untag_restores_it_exactly(alb
     assert not exiftool_tags(photo, "XMP-emotag:all")
 
 
+@pytest.mark.slow
 def test_untag_removes_fields_emotag_created(album):
     photo = album / NEUTRAL_PHOTO
     run_emotag("tag", str(photo), "--min-confidence", "0", check=True)
@@ -114,6 +112,7 @@ def test_untag_removes_fields_emotag_created(album):
     assert "IPTC:Keywords" not in after and "IPTC:CodedCharacterSet" not in after
 
 
+@pytest.mark.slow
 def test_second_run_changes_nothing_even_without_the_ledger(album, tmp_path):
     run_emotag("tag", str(album), check=True)
     digests = {p.name: digest(p) for p in album.iterdir()}
@@ -127,6 +126,7 @@ def test_second_run_changes_nothing_even_without_the_ledger(album, tmp_path):
     assert {p.name: digest(p) for p in album.iterdir()} == digests
 
 
+@pytest.mark.slow
 def test_a_new_threshold_redecides_the_tags_from_the_stored_scores(album):
     photo = album / NEUTRAL_PHOTO  # a face read with a confidence below 1 (the happy sample's smile reads 1.0)
     first = json_lines(run_emotag("tag", str(photo), "--json", check=True).stdout)[0]
@@ -143,6 +143,7 @@ def test_a_new_threshold_redecides_the_tags_from_the_stored_scores(album):
     assert as_list(exiftool_tags(photo, "XMP-dc:Subject")["XMP-dc:Subject"]) == ["Neutral"]
 
 
+@pytest.mark.slow
 def test_dry_run_writes_nothing(album):
     digests = {p.name: digest(p) for p in album.iterdir()}
     result = run_emotag("tag", str(album), "--dry-run", "--json", check=True)
@@ -151,6 +152,7 @@ def test_dry_run_writes_nothing(album):
     assert "nothing written" in result.stderr
 
 
+@pytest.mark.slow
 def test_high_threshold_tags_nothing_but_still_records_the_faces(album):
     photo = album / HAPPY_PHOTO
     result = run_emotag("tag", str(photo), "--min-confidence", "1", "--json", check=True)
@@ -159,6 +161,7 @@ def test_high_threshold_tags_nothing_but_still_records_the_faces(album):
     assert "XMP-dc:Subject" not in written and written["XMP-emotag:Faces"]
 
 
+@pytest.mark.slow
 def test_file_names_are_data_never_options_or_code(album, tmp_path):
     names = ["-rf photo.jpg", 'it\'s "quoted" $(touch pwned).jpg', "Ünïcødé 東京 photo.jpg", "-"]
     for name in [*names, "line\nbreak.jpg"]:
@@ -176,6 +179,7 @@ def test_file_names_are_data_never_options_or_code(album, tmp_path):
     assert "line\\nbreak.jpg: file name contains a line break" in result.stderr, "the error must stay on one line"
 
 
+@pytest.mark.slow
 def test_bad_files_get_one_line_each_and_the_rest_is_tagged(album):
     (album / "empty.jpg").write_bytes(b"")
     (album / "truncated.jpg").write_bytes((album / HAPPY_PHOTO).read_bytes()[:2000])
@@ -192,12 +196,14 @@ def test_bad_files_get_one_line_each_and_the_rest_is_tagged(album):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_usage_errors_exit_2():
     assert run_emotag("tag").returncode == 2
     assert run_emotag("tag", ".", "--min-confidence", "7").returncode == 2
     assert run_emotag("top", "smug", ".").returncode == 2
 
 
+@pytest.mark.slow
 def test_top_picks_the_happiest_and_makes_an_album_and_a_contact_sheet(album, tmp_path):
     run_emotag("tag", str(album / NEUTRAL_PHOTO), check=True)  # one from tags, one read now
     sheet = tmp_path / "happy.html"
@@ -224,6 +230,7 @@ def test_top_picks_the_happiest_and_makes_an_album_and_a_contact_sheet(album, tm
     assert not exiftool_tags(album / HAPPY_PHOTO, "XMP-emotag:all"), "top wrote to an untagged photo"
 
 
+@pytest.mark.slow
 def test_show_tells_faces_boxes_scores_and_tags(album):
     photo = album / HAPPY_PHOTO
     fresh = json_lines(run_emotag("show", str(photo), "--json", check=True).stdout)[0]
@@ -236,6 +243,7 @@ def test_show_tells_faces_boxes_scores_and_tags(album):
     assert "happy" in text and "tags: Happy" in text
 
 
+@pytest.mark.slow
 def test_config_file_changes_the_keywords(album, private_state):
     (private_state / "config.toml").write_text(
         'min_confidence = 0.3\n[tags]\nroot = "Mood"\n[tags.labels]\nhappy = "Fröhlich"\n'
@@ -248,6 +256,7 @@ def test_config_file_changes_the_keywords(album, private_state):
     assert as_list(written["IPTC:Keywords"]) == ["Fröhlich"]
 
 
+@pytest.mark.slow
 def test_thresholds_per_emotion_from_the_config_and_one_for_all_from_the_command_line(album, private_state):
     photo = album / HAPPY_PHOTO
     (private_state / "config.toml").write_text("[thresholds]\nhappy = 1.0\n")
@@ -266,12 +275,14 @@ def test_thresholds_per_emotion_from_the_config_and_one_for_all_from_the_command
     assert "unknown emotion 'cheerful'" in run_emotag("config").stderr
 
 
+@pytest.mark.slow
 def test_broken_config_is_a_usage_error(private_state):
     (private_state / "config.toml").write_text("min_confidence = 'high'\n")
     result = run_emotag("config")
     assert result.returncode == 2 and "min_confidence" in result.stderr
 
 
+@pytest.mark.slow
 def test_worker_processes_tag_exactly_as_one_process_does(tmp_path):
     """`--jobs 2` (two worker processes, a model and an ExifTool each) against `--jobs 1`, photo by photo."""
     folders = {}
@@ -308,6 +319,7 @@ def keywords_as_written(photo: Path) -> dict[str, list[str]]:
     return fields
 
 
+@pytest.mark.slow
 def test_keywords_that_look_like_numbers_or_carry_spaces_come_back_exactly(album):
     photo = album / HAPPY_PHOTO
     odd = ["1.50", "1e3", "-0", " leading space", "trailing space ", "tab\there", "a=b", "${Artist}", "#1", "x,y|z"]
@@ -336,6 +348,7 @@ def xmp_with_subject(values: list[str]) -> str:
     )
 
 
+@pytest.mark.slow
 def test_keywords_exiftool_cannot_carry_stop_the_write_and_touch_nothing(album):
     """A keyword with a line break would be read as further ExifTool arguments (here: delete all metadata, and
     tag another file); an empty one would delete the values before it; "True" comes back as "true"; a
@@ -366,6 +379,7 @@ def test_keywords_exiftool_cannot_carry_stop_the_write_and_touch_nothing(album):
     assert {photo: digest(photo) for photo in [*photos, bystander]} == before
 
 
+@pytest.mark.slow
 def test_a_label_latin1_iptc_cannot_spell_leaves_the_photo_unchanged_on_the_next_run(album, private_state):
     (private_state / "config.toml").write_text('[tags.labels]\nhappy = "快乐"\n')
     photo = album / HAPPY_PHOTO

@@ -15,7 +15,7 @@ from emotag.emotions import EMOTIONS
 from emotag.expressions import ExpressionModel
 from model_training import data
 from model_training.evaluate import expected_calibration_error, fit_temperature, metrics
-from tests.conftest import ROOT, SHARED
+from tests.helpers import ROOT, SHARED
 
 
 def fake_faces(count: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -92,6 +92,7 @@ def test_crowd_figures_count_ties_for_each_class_and_skip_faces_without_votes():
     assert "crowd" not in metrics(probs, labels)
 
 
+@pytest.mark.slow
 def test_smoke_training_trains_exports_calibrates_and_evaluates(tmp_path):
     if (SHARED / "fer2013").is_dir():
         source, limit = SHARED / "fer2013", ["--limit", "300"]
@@ -141,6 +142,7 @@ def test_smoke_training_trains_exports_calibrates_and_evaluates(tmp_path):
     assert probabilities.shape == (5, 7) and np.allclose(probabilities.sum(axis=1), 1, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_ensemble_of_one_network_twice_reads_faces_as_that_network(tmp_path):
     """`ensemble` averages members' logits: two copies of the shipped network must read faces as it does."""
     from emotag.expressions import ModelInfo, model_folder

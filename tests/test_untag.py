@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from tests.conftest import HAPPY_PHOTO, SAMPLES, exiftool_tags, json_lines, run_emotag
+from tests.helpers import HAPPY_PHOTO, SAMPLES, exiftool_tags, fake_raw, json_lines, run_emotag
 
 EMPTY_LISTS = (
     '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
@@ -44,16 +44,6 @@ def photoshop_like(path: Path) -> None:
     xmp.unlink()
 
 
-def fake_raw(path: Path) -> None:
-    """A raw stand-in whose only face is in its embedded preview (see tests/test_formats.py)."""
-    preview, container = path.with_name("preview.jpg"), path.with_name("container.jpg")
-    Image.open(SAMPLES / HAPPY_PHOTO).resize((400, 400)).save(preview, quality=80)
-    Image.new("RGB", (800, 800), (90, 90, 90)).save(container, "JPEG")
-    exiftool(container, f"-ThumbnailImage<={preview}")
-    preview.unlink()
-    container.rename(path)
-
-
 def make(kind: str, folder: Path) -> tuple[Path, Path]:
     """(the photo to tag, the file whose listing must come back) for each kind of file."""
     source = SAMPLES / HAPPY_PHOTO
@@ -75,7 +65,7 @@ def make(kind: str, folder: Path) -> tuple[Path, Path]:
             exiftool(photo, "-IPTC:City=Paris", "-XMP-dc:Title=Trip")
         return photo, photo
     raw = folder / "IMG_0001.NEF"
-    fake_raw(raw)
+    fake_raw(raw, side=800)
     if kind == "raw-new-sidecar":
         return raw, raw.with_name(raw.name + ".xmp")
     sidecar = raw.with_name(raw.name + ".xmp")  # the user's own, with keywords and empty lists
@@ -91,6 +81,7 @@ def make(kind: str, folder: Path) -> tuple[Path, Path]:
 KINDS = ["jpeg", "jpeg-photoshop", "tiff", "tiff-with-iptc", "png", "heic", "raw-new-sidecar", "raw-own-sidecar"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", KINDS)
 def test_tag_then_untag_gives_back_the_same_exiftool_listing(tmp_path, kind):
     photo, holder = make(kind, tmp_path)
@@ -110,6 +101,7 @@ def test_tag_then_untag_gives_back_the_same_exiftool_listing(tmp_path, kind):
     assert after == before
 
 
+@pytest.mark.slow
 def test_the_iptc_digest_stays_in_step_so_adobe_trusts_both_copies(tmp_path):
     photo, _ = make("jpeg-photoshop", tmp_path)
     digest = exiftool_tags(photo, "Photoshop:IPTCDigest")["Photoshop:IPTCDigest"]

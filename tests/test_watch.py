@@ -10,7 +10,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -19,85 +18,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tests.helpers import WAIT, as_strings, copy_samples
+
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 HAPPY = SAMPLES / "astronaut-eileen-collins.jpg"
 NEUTRAL = SAMPLES / "grace-hopper.jpg"
 ROCKET = SAMPLES / "rocket-launch.jpg"
 CAT = SAMPLES / "cat-chelsea.jpg"
 FACES = {HAPPY, NEUTRAL}
-STARTUP = 240  # seconds: TensorFlow on a busy machine
-WAIT = 120
-
-
-@pytest.fixture
-def watch_env(tmp_path) -> dict[str, str]:
-    """The environment of a user with an empty data folder and no configuration file."""
-    env = dict(os.environ)
-    env["EMOTAG_DATA_DIR"] = str(tmp_path / "data")
-    env["EMOTAG_CONFIG"] = str(tmp_path / "config.toml")
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
-
-
-@pytest.fixture
-def watchers():
-    """Start watchers with `watchers(folder, env, *options)`; any still running at the end are killed."""
-    started: list[RunningWatcher] = []
-
-    def start(folder: Path, env: dict, *options: str, prefix: tuple[str, ...] = ()) -> RunningWatcher:
-        watcher = RunningWatcher(folder, env, options, prefix)
-        started.append(watcher)
-        return watcher
-
-    yield start
-    for watcher in started:
-        if watcher.process.poll() is None:
-            watcher.process.kill()
-            watcher.process.wait()
-
-
-class RunningWatcher:
-    """`python -m emotag.cli watch --json FOLDER` in the background, its output collected as it comes."""
-
-    def __init__(self, folder: Path, env: dict, options: tuple[str, ...], prefix: tuple[str, ...] = ()):
-        command = [*prefix, sys.executable, "-m", "emotag.cli", "watch", "--json", *options, str(folder)]
-        self.process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        self.results: list[dict] = []
-        self.log: list[str] = []
-        for stream, into, parse in (
-            (self.process.stdout, self.results, json.loads),
-            (self.process.stderr, self.log, str.rstrip),
-        ):
-            threading.Thread(target=self._collect, args=(stream, into, parse), daemon=True).start()
-        self.wait_for(lambda: any("emotag: watching" in line for line in self.log), "the watcher to start", STARTUP)
-
-    @staticmethod
-    def _collect(stream, into: list, parse) -> None:
-        for line in stream:
-            into.append(parse(line))
-
-    def wait_for(self, condition, what: str, timeout: float = WAIT) -> None:
-        deadline = time.monotonic() + timeout
-        while not condition():
-            if self.process.poll() is not None:
-                time.sleep(0.5)  # let the readers take the last lines
-                pytest.fail(f"watcher exited ({self.process.returncode}) waiting for {what}:\n" + "\n".join(self.log))
-            if time.monotonic() > deadline:
-                pytest.fail(f"timed out waiting for {what}:\n" + "\n".join(self.log))
-            time.sleep(0.1)
-
-    def wait_for_photos(self, photos: list[Path], timeout: float = WAIT) -> None:
-        wanted = {str(p) for p in photos}
-        self.wait_for(lambda: wanted <= {r["path"] for r in self.results}, f"{len(wanted)} photos", timeout)
-
-    def results_for(self, photo: Path) -> list[dict]:
-        return [r for r in self.results if r["path"] == str(photo)]
-
-    def stop(self, number: int = signal.SIGTERM) -> int:
-        self.process.send_signal(number)
-        code = self.process.wait(timeout=WAIT)
-        time.sleep(0.2)
-        return code
 
 
 def read_tags(photo: Path) -> dict:
@@ -111,10 +39,6 @@ def read_tags(photo: Path) -> dict:
     return json.loads(output)[0]
 
 
-def as_list(value) -> list[str]:
-    return [] if value is None else [str(v) for v in value] if isinstance(value, list) else [str(value)]
-
-
 def same_picture(photo: Path, original: Path) -> bool:
     """Whether the photo still decodes to exactly the original's pixels (its metadata may differ)."""
     with Image.open(photo) as a, Image.open(original) as b:
@@ -125,7 +49,7 @@ def assert_tagged_as_reported(photo: Path, result: dict) -> None:
     """The file carries what the watcher said it wrote, and its picture is intact."""
     tags = read_tags(photo)
     assert tags.get("XMP-emotag:ModelVersion"), f"{photo} carries no emotag record"
-    hierarchical = as_list(tags.get("XMP-lr:HierarchicalSubject"))
+    hierarchical = as_strings(tags.get("XMP-lr:HierarchicalSubject"))
     assert sorted(h.split("|")[-1] for h in hierarchical if "|" in h) == sorted(result["tags"])
     assert same_picture(photo, SAMPLES / original_name(photo))
 
@@ -137,15 +61,6 @@ def original_name(photo: Path) -> str:
 
 def expected_status(photo: Path) -> str:
     return "tagged" if SAMPLES / original_name(photo) in FACES else "no_faces"
-
-
-def copy_samples(folder: Path, rounds: int) -> list[Path]:
-    folder.mkdir(parents=True, exist_ok=True)
-    copies = []
-    for round_ in range(rounds):
-        for sample in (HAPPY, NEUTRAL, ROCKET, CAT):
-            copies.append(Path(shutil.copy(sample, folder / f"{round_:03d}--{sample.name}")))
-    return copies
 
 
 def fingerprints(folder: Path) -> dict[str, tuple]:
@@ -181,6 +96,7 @@ def test_which_files_count_as_new_photos(name, is_new_photo):
     assert is_candidate(root / name, [root]) is is_new_photo
 
 
+@pytest.mark.slow
 def test_slow_copy_in_pieces_is_read_once_complete(tmp_path, watch_env, watchers):
     """A copy that stalls for longer than the settling time is still not read half-way."""
     folder = tmp_path / "photos"
@@ -203,6 +119,7 @@ def test_slow_copy_in_pieces_is_read_once_complete(tmp_path, watch_env, watchers
     assert not errors_in(watcher.log)
 
 
+@pytest.mark.slow
 def test_moves_into_the_folder_count_as_new(tmp_path, watch_env, watchers):
     folder = tmp_path / "photos"
     folder.mkdir()
@@ -221,6 +138,7 @@ def test_moves_into_the_folder_count_as_new(tmp_path, watch_env, watchers):
     assert_tagged_as_reported(arrived[0], watcher.results_for(arrived[0])[0])
 
 
+@pytest.mark.slow
 def test_burst_tags_each_photo_once_then_goes_quiet(tmp_path, watch_env, watchers):
     """A card's worth of photos arrives at once, with files that are not photos among them."""
     folder = tmp_path / "photos"
@@ -251,6 +169,7 @@ def test_burst_tags_each_photo_once_then_goes_quiet(tmp_path, watch_env, watcher
     assert all(sum(f"{p}:" in line or line.endswith(str(p)) for line in watcher.log) == 1 for p in photos)
 
 
+@pytest.mark.slow
 def test_restart_catches_up_and_status_tells(tmp_path, watch_env, watchers):
     """Stop, photos arrive while no watcher runs, start again: they are tagged, the old ones are not touched."""
     folder = tmp_path / "photos"
@@ -288,6 +207,7 @@ def test_restart_catches_up_and_status_tells(tmp_path, watch_env, watchers):
     assert [r["status"] for r in third.results_for(newest)] == ["tagged"]
 
 
+@pytest.mark.slow
 def test_broken_and_vanishing_files_are_skipped_and_the_watch_goes_on(tmp_path, watch_env, watchers):
     folder = tmp_path / "photos"
     folder.mkdir()
@@ -316,6 +236,7 @@ def test_broken_and_vanishing_files_are_skipped_and_the_watch_goes_on(tmp_path, 
     assert watcher.stop() == 0
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not shutil.which("setpriv"), reason="setpriv (util-linux) drops root's right to ignore permissions")
 @pytest.mark.parametrize("polling", [False, True])
 def test_a_subfolder_it_may_not_enter_is_reported_once_and_the_watch_goes_on(tmp_path, watch_env, watchers, polling):
@@ -343,6 +264,7 @@ def test_a_subfolder_it_may_not_enter_is_reported_once_and_the_watch_goes_on(tmp
         locked.chmod(0o755)
 
 
+@pytest.mark.slow
 def test_kill_9_in_a_burst_loses_nothing_and_corrupts_nothing(tmp_path, watch_env, watchers):
     folder = tmp_path / "photos"
     folder.mkdir()
@@ -366,6 +288,7 @@ def test_kill_9_in_a_burst_loses_nothing_and_corrupts_nothing(tmp_path, watch_en
     assert not errors_in(first.log + second.log)
 
 
+@pytest.mark.slow
 def test_polling_finds_a_copied_photo_and_ctrl_c_stops_it(tmp_path, watch_env, watchers):
     folder = tmp_path / "share"
     folder.mkdir()
@@ -396,6 +319,7 @@ def test_a_photo_reached_through_a_linked_folder_is_not_a_new_photo(tmp_path):
     assert not is_candidate(tmp_path / "linked" / "photo.jpg", [tmp_path])
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not shutil.which("prlimit"), reason="prlimit (util-linux) bounds the watcher's memory")
 def test_polling_does_not_follow_links_back_up_the_tree(tmp_path, watch_env, watchers):
     """Two links back up the tree: a walk that followed them would never end, and its memory would grow until it
@@ -438,6 +362,7 @@ def test_long_burst_goes_to_worker_processes_and_stops_cleanly(tmp_path, watch_e
     assert second.stop() == 0
 
 
+@pytest.mark.slow
 def test_a_watched_folder_that_goes_away_is_reported_and_the_last_one_ends_the_watch(tmp_path, watch_env, watchers):
     """An unmounted card or disk: the service manager should see a failure and try again later."""
     card, disk = tmp_path / "card", tmp_path / "disk"
@@ -458,6 +383,7 @@ def exiftool_edit(photo: Path, *arguments: str) -> None:
     subprocess.run(["exiftool", "-q", "-overwrite_original", *arguments, "--", str(photo)], check=True)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("options", [(), ("--force",)], ids=["plain", "force"])
 def test_a_keyword_the_user_takes_away_stays_away_while_watching(tmp_path, watch_env, watchers, options):
     """Happy taken out of dc:subject and Sad put in: the watcher takes its own other copies of Happy away (it
@@ -468,7 +394,7 @@ def test_a_keyword_the_user_takes_away_stays_away_while_watching(tmp_path, watch
     watcher = watchers(folder, watch_env, *options)
     photo = Path(shutil.copy(HAPPY, folder / f"corrected--{HAPPY.name}"))
     watcher.wait_for_photos([photo])
-    assert as_list(read_tags(photo).get("XMP-dc:Subject")) == ["Happy"]
+    assert as_strings(read_tags(photo).get("XMP-dc:Subject")) == ["Happy"]
 
     exiftool_edit(photo, "-XMP-dc:Subject-=Happy", "-XMP-dc:Subject+=Sad")
     watcher.wait_for(lambda: len(watcher.results_for(photo)) == 2, "the watcher to see the correction")
@@ -476,12 +402,13 @@ def test_a_keyword_the_user_takes_away_stays_away_while_watching(tmp_path, watch
     assert watcher.results_for(photo)[1]["removed"] == ["Happy"]
     time.sleep(5)  # room for the watcher to put Happy back, as it did
     tags = read_tags(photo)
-    assert as_list(tags.get("XMP-dc:Subject")) == ["Sad"]
+    assert as_strings(tags.get("XMP-dc:Subject")) == ["Sad"]
     assert not tags.get("XMP-lr:HierarchicalSubject"), "emotag's Emotion|Happy stayed"
     assert len(watcher.results_for(photo)) == 2
     assert watcher.stop() == 0
 
 
+@pytest.mark.slow
 def test_untag_sticks_while_watching_and_after_a_restart(tmp_path, watch_env, watchers):
     folder = tmp_path / "photos"
     folder.mkdir()

@@ -6,10 +6,13 @@ import os
 import shutil
 from pathlib import Path
 
+import pytest
 from PIL import Image
 
 from emotag.emotions import EMOTIONS
-from tests.conftest import HAPPY_PHOTO, NEUTRAL_PHOTO, NO_FACE_PHOTOS, exiftool_tags, json_lines, run_emotag
+from tests.helpers import HAPPY_PHOTO, NEUTRAL_PHOTO, NO_FACE_PHOTOS, exiftool_tags, json_lines, run_emotag
+
+pytestmark = pytest.mark.slow  # real darktable, digiKam and Lightroom stand-ins, and `emotag` processes
 
 ROOT_TAG = "Emotion"
 
@@ -126,7 +129,7 @@ def shell_word(path: Path) -> str:
 
 def test_closed_eyes_arrive_as_a_tag_of_their_own_both_ways(album, darktable):
     """Tagged by emotag first, or by the script inside darktable: `Eyes closed` is a tag, not under Emotion."""
-    from tests.test_eyes import CLOSED, copy_shared
+    from tests.helpers import CLOSED, copy_shared
 
     first, second = copy_shared(CLOSED[:2], album)
     run_emotag("tag", str(first), check=True)

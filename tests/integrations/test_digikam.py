@@ -12,9 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import HAPPY_PHOTO, NO_FACE_PHOTOS, json_lines, run_emotag
+from tests.helpers import HAPPY_PHOTO, NO_FACE_PHOTOS, json_lines, run_emotag
 from tests.integrations.conftest import INTEGRATIONS, emotag_folder
 from tests.integrations.digikam_headless import read_collection
+
+pytestmark = pytest.mark.slow  # real darktable, digiKam and Lightroom stand-ins, and `emotag` processes
 
 README = INTEGRATIONS / "digikam" / "README.md"
 TAGS_LIST = "Xmp.digiKam.TagsList"
@@ -99,7 +101,7 @@ def test_digikam_itself_takes_the_tags_into_its_database(album, digikam, tmp_pat
 
 
 def test_digikam_reads_the_closed_eyes_keyword_as_a_tag_of_its_own(album, exiv2):
-    from tests.test_eyes import CLOSED, copy_shared
+    from tests.helpers import CLOSED, copy_shared
 
     (closed,) = copy_shared(CLOSED[:1], album)
     run_emotag("tag", str(album), check=True)

@@ -11,8 +11,12 @@ import json
 import subprocess
 from pathlib import Path
 
-from tests.conftest import HAPPY_PHOTO, NO_FACE_PHOTOS, exiftool_tags, run_emotag
+import pytest
+
+from tests.helpers import HAPPY_PHOTO, NO_FACE_PHOTOS, exiftool_tags, run_emotag
 from tests.integrations.conftest import LIGHTROOM_PLUGIN
+
+pytestmark = pytest.mark.slow  # real darktable, digiKam and Lightroom stand-ins, and `emotag` processes
 
 MENU_ITEMS = {
     "Tag emotions of selected photos": "TagSelected.lua",
@@ -180,7 +184,7 @@ t.emit_keywords()
 
 def test_closed_eyes_get_their_own_keyword_not_one_under_emotion(album, lightroom):
     """A photo with closed eyes gets `Eyes closed` in the catalog and in the file, beside the emotion keywords."""
-    from tests.test_eyes import CLOSED, copy_shared
+    from tests.helpers import CLOSED, copy_shared
 
     (closed,) = copy_shared(CLOSED[:1], album)
     photos = [album / HAPPY_PHOTO, closed]
