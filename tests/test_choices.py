@@ -9,9 +9,9 @@ from pathlib import Path
 
 from PIL import Image
 
+from emotag.arrivals import is_candidate
 from emotag.exclusions import LEFT_ALONE, Exclusions
 from emotag.pipeline import find_photos
-from emotag.watcher import is_candidate
 from tests.conftest import HAPPY_PHOTO, NEUTRAL_PHOTO, SAMPLES, exiftool_tags, json_lines, run_emotag
 
 HAPPY = SAMPLES / HAPPY_PHOTO
