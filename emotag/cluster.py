@@ -59,7 +59,9 @@ class ClusterError(EmotagError):
 
 
 class ClusterUnreachable(ClusterError):
-    """No Dask scheduler answered at the address given."""
+    """No Dask scheduler answered at the address given: nothing was done, as with a misused command."""
+
+    exit_status = 2
 
 
 SCHEMES = ("tcp", "tls", "ws", "wss", "ucx")
@@ -154,7 +156,7 @@ class DaskWorkers:
         """Room until every worker thread has a few chunks in hand."""
         return len(self._out) < self.wanted
 
-    def submit(self, chunk: list[Path], forced=()) -> Future:
+    def submit(self, chunk: list[Path], forced=None) -> Future:
         results: Future = Future()
         absolute = [path.absolute() for path in chunk]  # a worker elsewhere does not share this working folder
         future = self.client.submit(tag_chunk_on_worker, absolute, self.settings, pure=False, retries=RETRIES)
