@@ -1,7 +1,7 @@
 """Tag on a Dask cluster: chunks of photo paths go out, the same `PhotoResult`s come back as they finish.
 
 The photos stay where they are: every worker reads and writes them on storage it shares with the client, under
-the same paths. Each worker process keeps one `Tagger` (model and ExifTool loaded once) through `emotag.batch`,
+the same paths. Each worker process keeps one `Tagger` (model and ExifTool loaded once) through `emotag.workers`,
 exactly as `--jobs` workers do. The safety rules of `emotag tag` hold because they live in the pipeline:
 
 - A worker that dies loses nothing: ExifTool writes into a temporary file renamed over the photo, and Dask runs
@@ -25,18 +25,21 @@ import os
 import sys
 import threading
 from collections.abc import Iterator
-from concurrent.futures import CancelledError
+from concurrent.futures import CancelledError, Future
 from contextlib import contextmanager
 from pathlib import Path
 
 import dask
-from dask.distributed import Client, KilledWorker, LocalCluster, WorkerPlugin, as_completed
+from dask.distributed import Client, KilledWorker, LocalCluster, WorkerPlugin
 
-from emotag import batch
+from emotag import workers
 from emotag.errors import EmotagError
 from emotag.expressions import model_version
 from emotag.ledger import Ledger
-from emotag.pipeline import BATCH_PHOTOS, PhotoResult, Settings, known_result
+from emotag.pipeline import BATCH_PHOTOS, Settings
+from emotag.results import PhotoResult, Status
+from emotag.stopping import NEVER, Stop
+from emotag.workers import chunked, feed, skip_known
 
 log = logging.getLogger("emotag")
 
@@ -56,7 +59,9 @@ class ClusterError(EmotagError):
 
 
 class ClusterUnreachable(ClusterError):
-    """No Dask scheduler answered at the address given."""
+    """No Dask scheduler answered at the address given: nothing was done, as with a misused command."""
+
+    exit_status = 2
 
 
 SCHEMES = ("tcp", "tls", "ws", "wss", "ucx")
@@ -120,93 +125,113 @@ def connect(spec: str) -> Iterator[Client]:
         yield client
 
 
-def tag_on_cluster(
-    client, paths: list[Path], settings: Settings, stop: batch.Stop = batch.NEVER
-) -> Iterator[PhotoResult]:
+def tag_on_cluster(client, paths: list[Path], settings: Settings, stop: Stop = NEVER) -> Iterator[PhotoResult]:
     """Results for `paths` as they finish: ledger hits at once, the rest from the workers, each recorded. Once
     `stop` is requested nothing more is sent; the chunks out are waited for."""
     version = model_version()
     ledger = Ledger()
-    sent: dict = {}  # future -> its chunk
-    running = as_completed(loop=client.loop)
-    work = pending_work(paths, ledger, version, settings)
     try:
-        yield from refill(client, running, sent, work, settings, stop)
-        for future in running:
-            chunk = sent.pop(future)
-            for result in chunk_results(client, future, chunk, settings, running, sent, version):
-                if not settings.dry_run and result.status != "error":
-                    ledger.record(Path(result.path), version, result.status, settings.fingerprint(), result.tags)
-                yield result
-            yield from refill(client, running, sent, work, settings, stop)
+        left = yield from skip_known(paths, settings, ledger, version)
+        for result in feed(DaskWorkers(client, settings, version), chunked(left, BATCH_PHOTOS), stop, ordered=False):
+            if not settings.dry_run and result.status != Status.ERROR:
+                ledger.record(Path(result.path), version, result.status, settings.fingerprint(), result.tags)
+            yield result
     finally:
-        if sent:
-            client.cancel(list(sent))
         ledger.close()
 
 
-def pending_work(paths: list[Path], ledger, version: str, settings: Settings) -> Iterator[PhotoResult | list[Path]]:
-    """Photos the ledger knows as done (as results), and chunks of the others (to send)."""
-    chunk: list[Path] = []
-    for path in paths:
-        known = known_result(ledger, path, version, settings)
-        if known:
-            yield known
-            continue
-        chunk.append(path)
-        if len(chunk) == BATCH_PHOTOS:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
+class DaskWorkers:
+    """The cluster's workers as a feeder (`emotag.workers.Feeder`): a chunk goes out as absolute paths, its results
+    come back under the paths the user named. A chunk that killed workers again and again goes out photo by photo."""
 
+    def __init__(self, client, settings: Settings, version: str):
+        self.client = client
+        self.settings = settings
+        self.version = version
+        self.wanted = CHUNKS_PER_THREAD * max(1, worker_threads(client))
+        self._out: set = set()  # Dask's futures not yet back
+        self._lock = threading.Lock()
 
-def refill(
-    client, running, sent: dict, work: Iterator, settings: Settings, stop: batch.Stop = batch.NEVER
-) -> Iterator[PhotoResult]:
-    """Send chunks until every worker thread has a few in hand; pass on the ledger's results met on the way."""
-    wanted = CHUNKS_PER_THREAD * max(1, worker_threads(client))
-    while not stop and running.count() < wanted:
-        item = next(work, None)
-        if item is None:
+    def has_room(self) -> bool:
+        """Room until every worker thread has a few chunks in hand."""
+        return len(self._out) < self.wanted
+
+    def submit(self, chunk: list[Path], forced=None) -> Future:
+        results: Future = Future()
+        absolute = [path.absolute() for path in chunk]  # a worker elsewhere does not share this working folder
+        future = self.client.submit(tag_chunk_on_worker, absolute, self.settings, pure=False, retries=RETRIES)
+        with self._lock:
+            self._out.add(future)
+        future.add_done_callback(lambda done: self._finish(done, chunk, results))
+        return results
+
+    def _finish(self, done, chunk: list[Path], results: Future) -> None:
+        """In Dask's callback thread: a chunk is back, or failed (the run's loop raises the failure)."""
+        with self._lock:
+            self._out.discard(done)
+        try:
+            found = self._results(done, chunk, results)
+        except BaseException as error:  # a ClusterError, or a bug: never a chunk waited for forever
+            results.set_exception(error)
             return
-        if isinstance(item, PhotoResult):
-            yield item
+        if found is not None:
+            results.set_result(found)
+
+    def _results(self, done, chunk: list[Path], results: Future) -> list[PhotoResult] | None:
+        """A finished chunk's results; None for one sent again photo by photo (they set `results` when back)."""
+        try:
+            worker_version, found = done.result()
+        except KilledWorker:
+            if len(chunk) > 1:
+                log.warning("workers died on %d photos starting with %s; sending them one by one", len(chunk), chunk[0])
+                all_of([self.submit([path]) for path in chunk], results)
+                return None
+            error = "a worker died reading this photo, every time it tried"
+            return [PhotoResult(str(chunk[0]), Status.ERROR, error=error)]
+        except CancelledError:
+            raise ClusterError(
+                "the Dask scheduler went away; run the same command again to finish what is left"
+            ) from None
+        except (OSError, TimeoutError) as error:
+            raise ClusterError(f"lost the Dask cluster ({first_line(error)}); run the same command again") from None
+        if worker_version != self.version:
+            raise ClusterError(
+                f"a worker reads with model {worker_version}, this machine with {self.version}: "
+                "install the same emotag on every machine"
+            )
+        for path, result in zip(chunk, found):
+            result.path = str(path)  # as the user named it, as a local run reports it
+        return found
+
+    def close(self) -> None:
+        pass
+
+    def terminate(self) -> None:
+        """Take back what is out (a stop, or the run failing)."""
+        with self._lock:
+            out, self._out = list(self._out), set()
+        if out:
+            self.client.cancel(out)
+
+
+def all_of(parts: list[Future], results: Future) -> None:
+    """Set `results` to the parts' results joined, in order, once all are back (or to the first failure)."""
+    left = [len(parts)]
+    lock = threading.Lock()
+
+    def one_back(_done: Future) -> None:
+        with lock:
+            left[0] -= 1
+            if left[0]:
+                return
+        failed = next((part.exception() for part in parts if part.exception() is not None), None)
+        if failed is not None:
+            results.set_exception(failed)
         else:
-            send(client, item, settings, running, sent)
+            results.set_result([result for part in parts for result in part.result()])
 
-
-def send(client, chunk: list[Path], settings: Settings, running, sent: dict) -> None:
-    """Send a chunk as absolute paths: a worker on another machine does not share this one's working folder."""
-    absolute = [path.absolute() for path in chunk]
-    future = client.submit(tag_chunk_on_worker, absolute, settings, pure=False, retries=RETRIES)
-    sent[future] = chunk
-    running.add(future)
-
-
-def chunk_results(client, future, chunk, settings, running, sent: dict, version: str) -> list[PhotoResult]:
-    """A finished chunk's results. A chunk that killed workers again and again is sent again photo by photo."""
-    try:
-        worker_version, results = future.result()
-    except KilledWorker:
-        if len(chunk) > 1:
-            log.warning("workers died on %d photos starting with %s; sending them one by one", len(chunk), chunk[0])
-            for path in chunk:
-                send(client, [path], settings, running, sent)
-            return []
-        return [PhotoResult(str(chunk[0]), "error", error="a worker died reading this photo, every time it tried")]
-    except CancelledError:
-        raise ClusterError("the Dask scheduler went away; run the same command again to finish what is left") from None
-    except (OSError, TimeoutError) as error:
-        raise ClusterError(f"lost the Dask cluster ({first_line(error)}); run the same command again") from None
-    if worker_version != version:
-        raise ClusterError(
-            f"a worker reads with model {worker_version}, this machine with {version}: "
-            "install the same emotag on every machine"
-        )
-    for path, result in zip(chunk, results):
-        result.path = str(path)  # as the user named it, as a local run reports it
-    return results
+    for part in parts:
+        part.add_done_callback(one_back)
 
 
 def tag_chunk_on_worker(chunk: list[Path], settings: Settings) -> tuple[str, list[PhotoResult]]:
@@ -214,10 +239,10 @@ def tag_chunk_on_worker(chunk: list[Path], settings: Settings) -> tuple[str, lis
     global _settings
     with _lock:  # one Tagger (one ExifTool) per process, even on a worker started with several threads
         if settings != _settings:
-            batch.stop_worker()
-            batch.start_worker(settings, ledger=False)
+            workers.stop_worker()
+            workers.start_worker(settings, ledger=False)
             _settings = settings
-        return model_version(), batch.tag_chunk(chunk)
+        return model_version(), workers.tag_chunk(chunk)
 
 
 class TaggerCloser(WorkerPlugin):
@@ -233,7 +258,7 @@ class TaggerCloser(WorkerPlugin):
 
     def teardown(self, worker) -> None:
         global _settings
-        batch.stop_worker()
+        workers.stop_worker()
         _settings = None
         atexit.register(exit_now)  # runs first, before native libraries' exit handlers
 

@@ -143,3 +143,26 @@ class Ledger:
 def _key(path: Path) -> str:
     """The photo's absolute path as text SQLite can store: bytes of a name that is not UTF-8 as \\xNN escapes."""
     return os.fsencode(os.path.abspath(path)).decode("utf-8", "backslashreplace")
+
+
+class NullLedger:
+    """A ledger that remembers nothing: for a Dask worker, which leaves the ledger to its client (SQLite over a
+    network share is unsafe). It has `Ledger`'s methods, so that no caller needs a branch for "no ledger"."""
+
+    def is_done(self, path: Path, model_version: str, settings: str | None = None) -> Done | None:
+        return None
+
+    def record(self, path: Path, model_version: str, status: str, settings: str = "", tags=()) -> None:
+        pass
+
+    def forget(self, path: Path) -> None:
+        pass
+
+    def leave_untagged(self, path: Path) -> None:
+        pass
+
+    def is_left_untagged(self, path: Path) -> bool:
+        return False
+
+    def close(self) -> None:
+        pass

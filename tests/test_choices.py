@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from emotag.arrivals import is_candidate
 from emotag.discovery import find_photos
 from emotag.exclusions import LEFT_ALONE, Exclusions
-from emotag.watcher import is_candidate
 from tests.helpers import HAPPY_PHOTO, NEUTRAL_PHOTO, SAMPLES, as_list, digest, exiftool_tags, json_lines, run_emotag
 
 HAPPY = SAMPLES / HAPPY_PHOTO

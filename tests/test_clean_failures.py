@@ -313,7 +313,7 @@ def test_tag_says_it_waits_for_a_photo_another_program_is_writing(tmp_path):
 
 @pytest.mark.slow
 def test_one_is_singular(tmp_path):
-    from emotag.watcher import summary
+    from emotag.presentation import summary
 
     shutil.copy(HAPPY, tmp_path / "happy.jpg")
     (tmp_path / "empty.jpg").write_bytes(b"")

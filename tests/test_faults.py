@@ -292,8 +292,8 @@ def kill_busiest_worker(pid: int) -> None:
 def test_a_killed_worker_costs_its_chunk_an_error_line_per_photo_and_the_run_goes_on(tmp_path):
     """`emotag tag --jobs 2` loses a worker process mid-run: the run still ends, with every photo reported in order
     and its summary, and only the photos of the chunk in the dead worker's hands are errors."""
-    from emotag.batch import WORKER_LOST
     from emotag.pipeline import BATCH_PHOTOS
+    from emotag.workers import WORKER_LOST
 
     album = make_album(tmp_path / "album", 160)
     process = start_tag(tmp_path / "album", dict(os.environ), "--jobs", "2")
@@ -330,8 +330,8 @@ def test_a_killed_worker_costs_its_chunk_an_error_line_per_photo_and_the_run_goe
 def test_a_killed_worker_in_the_watcher_costs_its_batch_and_the_watch_goes_on(tmp_path, watchers, watch_env):
     """The watcher's worker processes lose one mid-burst: its batch is reported as errors, the rest is tagged, the
     status goes back to idle, a later photo is tagged, and a stop ends it."""
-    from emotag.batch import WORKER_LOST
-    from emotag.watcher import WATCH_BATCH
+    from emotag.watch_pool import WATCH_BATCH
+    from emotag.workers import WORKER_LOST
 
     folder = tmp_path / "photos"
     folder.mkdir()

@@ -90,7 +90,7 @@ def errors_in(log: list[str]) -> list[str]:
     ],
 )
 def test_which_files_count_as_new_photos(name, is_new_photo):
-    from emotag.watcher import is_candidate
+    from emotag.arrivals import is_candidate
 
     root = Path("/home/ada/.local/share/Pictures")  # a hidden folder above the watched one does not matter
     assert is_candidate(root / name, [root]) is is_new_photo
@@ -308,7 +308,7 @@ def peak_memory_mib(pid: int) -> float:
 
 
 def test_a_photo_reached_through_a_linked_folder_is_not_a_new_photo(tmp_path):
-    from emotag.watcher import is_candidate
+    from emotag.arrivals import is_candidate
 
     (tmp_path / "album").mkdir()
     photo = Path(shutil.copy(NEUTRAL, tmp_path / "album" / "photo.jpg"))
