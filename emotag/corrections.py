@@ -8,15 +8,29 @@ takes its own remaining copies of that keyword out of every other field (a photo
 model never brings it back. emotag keeps the list in the photo (`XMP-emotag:Rejected`); `emotag tag --force`
 forgets it and decides again. The keyword root (`Emotion`) alone taken away rejects nothing: some managers drop
 a parent entry that the full path (`Emotion|Happy`) already implies.
+
+The closed-eyes keyword follows the same rule: taken away, it is written no more (`Rejected` then holds
+`EYES_CLOSED`), until `--force`. A parent level of it alone (`Culling` of `Culling|Eyes closed`) rejects nothing.
 """
 
 from __future__ import annotations
 
 from emotag.emotions import EMOTIONS
 from emotag.record import TagRecord
-from emotag.tags import DEFAULT_LABELS, HIERARCHICAL, IPTC_KEYWORDS, KEYWORD_FIELDS, TAGS_LIST, TagScheme
+from emotag.tags import (
+    DEFAULT_LABELS,
+    HIERARCHICAL,
+    IPTC_KEYWORDS,
+    KEYWORD_FIELDS,
+    TAGS_LIST,
+    TagScheme,
+    eyes_closed_keywords,
+    eyes_closed_label,
+)
 
 SEPARATORS = {HIERARCHICAL: "|", TAGS_LIST: "/"}
+EYES_CLOSED = "eyes_closed"
+"""How `XMP-emotag:Rejected` names the closed-eyes keyword taken away (beside the emotions it lists)."""
 
 
 def taken_away(record: TagRecord) -> dict[str, list[str]]:
@@ -51,6 +65,23 @@ def rejected_emotions(record: TagRecord, scheme: TagScheme, fields: tuple[str, .
             leaf = value.rsplit(separator, 1)[-1] if separator else value
             rejected.update(by_label.get(leaf, ()))
     return [emotion for emotion in EMOTIONS if emotion in rejected]
+
+
+def eyes_closed_rejected(record: TagRecord, scheme: TagScheme, fields: tuple[str, ...] = KEYWORD_FIELDS) -> bool:
+    """Whether the user rejected the closed-eyes keyword for this photo: rejected before; or its full value (the
+    leaf, or the whole path in a hierarchical field), which emotag added, a field no longer holds; or emotag added
+    it and a field it writes (`fields`) no longer holds its leaf at all (the user's own copy taken away)."""
+    if EYES_CLOSED in record.rejected:
+        return True
+    label = eyes_closed_label(scheme)
+    if label is None:
+        return False
+    full = {name: values[-1] for name, values in eyes_closed_keywords(scheme).items()}
+    gone = taken_away(record)
+    if any(full[name] in values for name, values in gone.items() if name in full):
+        return True
+    added = any(full[name] in record.added.get(name, []) for name in full)
+    return added and any(not _holds(record, name, label) for name in fields)
 
 
 def _holds(record: TagRecord, name: str, label: str) -> bool:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from emotag.causes import describe, waiting_message
 from emotag.config import DEFAULT_MAX_SIDE, DEFAULT_MIN_FACE, DEFAULT_SIDECAR
-from emotag.corrections import implied_roots, rejected_emotions
+from emotag.corrections import EYES_CLOSED, eyes_closed_rejected, implied_roots, rejected_emotions
 from emotag.discovery import check_photo
 from emotag.emotions import EMOTIONS
 from emotag.exiftool import MetadataError
@@ -237,7 +237,7 @@ class Tagger:
         emotions = self.settings.scheme.written(photo_emotions(readings, self.thresholds))
         closed = any(face.eyes == "closed" for face in stored)
         kept, ours, rejected = self.plan(target, record, emotions, False, closed)
-        eyes_tag = self.eyes_tag(closed)
+        eyes_tag = self.eyes_tag(closed and EYES_CLOSED not in rejected)
         unchanged = record.thresholds == thresholds_text(self.thresholds) and set(rejected) == set(record.rejected)
         keywords_change = needs_write(target, record, ours)
         if unchanged and not keywords_change:
@@ -263,7 +263,9 @@ class Tagger:
         known = [r for r in readings if r is not None]
         emotions = settings.scheme.written(photo_emotions(known, self.thresholds))
         closed = any(eye is not None and eye.state == "closed" for eye in eyes)
-        eyes_tag = self.eyes_tag(closed)
+        eyes_tag = self.eyes_tag(
+            closed and (force or not eyes_closed_rejected(record, settings.scheme, supported_fields(target)))
+        )
         if not faces and not record.tagged:
             status = Status.NO_FACES
         elif faces and not known and not record.tagged:
@@ -321,8 +323,11 @@ class Tagger:
         self, target: Path, record: TagRecord, emotions: list[str], force: bool, eyes_closed: bool = False
     ) -> tuple[list[str], dict, list[str]]:
         """What to write over `record`: the emotions kept (those the user rejected go, unless `force`), the
-        keywords that say so, and the rejected emotions."""
+        keywords that say so, and the rejected emotions (with `EYES_CLOSED` when the user took the closed-eyes
+        keyword away: it is then not written either)."""
         rejected = [] if force else rejected_emotions(record, self.settings.scheme, supported_fields(target))
+        if not force and eyes_closed_rejected(record, self.settings.scheme, supported_fields(target)):
+            rejected, eyes_closed = [*rejected, EYES_CLOSED], False
         kept = [emotion for emotion in emotions if emotion not in rejected]
         ours = implied_roots(record, self.keywords(kept, eyes_closed), self.settings.scheme)
         return kept, ours, rejected

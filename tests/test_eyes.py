@@ -21,9 +21,11 @@ from emotag.pipeline import Settings
 from tests.helpers import (
     CLOSED,
     HAPPY_PHOTO,
+    KEYWORD_FIELDS,
     NEUTRAL_PHOTO,
     OPEN,
     SAMPLES,
+    as_list,
     copy_shared,
     digest,
     exiftool_tags,
@@ -214,3 +216,29 @@ def test_eye_features_are_finite_on_a_flat_image():
     grey = np.full((200, 200), 128, dtype=np.uint8)
     eyes = reader.read(grey, (20, 20, 160, 160))
     assert eyes is None or 0.0 <= eyes.closed <= 1.0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fields", [("XMP-dc:Subject",), KEYWORD_FIELDS], ids=["one field", "every field"])
+def test_the_closed_eyes_keyword_the_user_took_away_stays_away_until_forced(tmp_path, fields):
+    """`Eyes closed` taken away (from dc:subject only, as a manager that edits only it does, or from every field)
+    is written no more, and emotag's other copies go too; `--force` brings it back."""
+    (closed,) = copy_shared((CLOSED[0],), tmp_path / "album")
+    assert json_lines(run_emotag("tag", str(closed), "--json", check=True).stdout)[0]["eyes_tag"] == "Eyes closed"
+    subprocess.run(
+        ["exiftool", "-q", "-overwrite_original", *[f"-{name}-=Eyes closed" for name in fields], "--", str(closed)],
+        check=True,
+    )
+    again = json_lines(run_emotag("tag", str(closed), "--json", check=True).stdout)[0]
+    assert again["status"] == "updated" and again["eyes_tag"] is None, again
+    assert not any("Eyes" in value for values in keyword_fields(closed).values() for value in values)
+    assert "eyes_closed" in as_list(exiftool_tags(closed, "XMP-emotag:Rejected")["XMP-emotag:Rejected"])
+    unchanged = digest(closed)
+    for _ in ("from the ledger", "from the tags"):
+        assert json_lines(run_emotag("tag", str(closed), "--json", check=True).stdout)[0]["eyes_tag"] is None
+        assert digest(closed) == unchanged
+        closed.touch()  # the ledger's entry no longer matches: the photo's own tags are read again
+
+    forced = json_lines(run_emotag("tag", str(closed), "--json", "--force", check=True).stdout)[0]
+    assert forced["eyes_tag"] == "Eyes closed" and "Eyes closed" in keyword_fields(closed)["XMP-dc:Subject"]
+    assert "XMP-emotag:Rejected" not in exiftool_tags(closed, "XMP-emotag:Rejected")
