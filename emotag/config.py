@@ -11,6 +11,7 @@ defaults from here and `emotag --help` stays fast; the stages import their defau
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections.abc import Callable, Mapping
@@ -294,6 +295,4 @@ def toml_value(value: Any) -> str:
 
 
 def toml_list(values: list[str]) -> str:
-    import json
-
     return "[" + ", ".join(json.dumps(value, ensure_ascii=False) for value in values) + "]"
