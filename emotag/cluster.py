@@ -35,6 +35,7 @@ from dask.distributed import Client, KilledWorker, LocalCluster, WorkerPlugin
 from emotag import workers
 from emotag.errors import EmotagError
 from emotag.expressions import model_version
+from emotag.eyes import eyes_version
 from emotag.ledger import Ledger
 from emotag.pipeline import BATCH_PHOTOS, Settings
 from emotag.results import PhotoResult, Status
@@ -132,12 +133,19 @@ def tag_on_cluster(client, paths: list[Path], settings: Settings, stop: Stop = N
     ledger = Ledger()
     try:
         left = yield from skip_known(paths, settings, ledger, version)
-        for result in feed(DaskWorkers(client, settings, version), chunked(left, BATCH_PHOTOS), stop, ordered=False):
+        feeder = DaskWorkers(client, settings, reading_versions())
+        for result in feed(feeder, chunked(left, BATCH_PHOTOS), stop, ordered=False):
             if not settings.dry_run and result.status != Status.ERROR:
                 ledger.record(Path(result.path), version, result.status, settings.fingerprint(), result.tags)
             yield result
     finally:
         ledger.close()
+
+
+def reading_versions() -> str:
+    """What reads faces here: every worker must read them alike, or the photos it tagged would be read again by
+    the next local run (emotag's record holds both versions)."""
+    return f"model {model_version()}, eye reading {eyes_version()}"
 
 
 class DaskWorkers:
@@ -196,7 +204,7 @@ class DaskWorkers:
             raise ClusterError(f"lost the Dask cluster ({first_line(error)}); run the same command again") from None
         if worker_version != self.version:
             raise ClusterError(
-                f"a worker reads with model {worker_version}, this machine with {self.version}: "
+                f"a worker reads with {worker_version}, this machine with {self.version}: "
                 "install the same emotag on every machine"
             )
         for path, result in zip(chunk, found):
@@ -242,7 +250,7 @@ def tag_chunk_on_worker(chunk: list[Path], settings: Settings) -> tuple[str, lis
             workers.stop_worker()
             workers.start_worker(settings, ledger=False)
             _settings = settings
-        return model_version(), workers.tag_chunk(chunk)
+        return reading_versions(), workers.tag_chunk(chunk)
 
 
 class TaggerCloser(WorkerPlugin):

@@ -21,6 +21,7 @@ from emotag.emotions import EMOTIONS
 from emotag.exiftool import MetadataError
 from emotag.eyes import eyes_version
 from emotag.faces import FaceFinder
+from emotag.ledger import Ledger, NullLedger
 from emotag.locks import photo_lock, remove_leftovers
 from emotag.photos import PhotoError
 from emotag.reading import FaceReader, FacesRead, face_record, face_result
@@ -127,7 +128,7 @@ def check_ready() -> None:
 def known_result(ledger, path: Path, version: str, settings: Settings, force: bool | None = None) -> PhotoResult | None:
     """The result of a photo the ledger knows as done under this model and settings, or as left untagged by the
     user, without opening it."""
-    if (settings.force if force is None else force) or ledger is None:
+    if settings.force if force is None else force:
         return None
     if ledger.is_left_untagged(path):
         return PhotoResult(str(path), Status.LEFT_UNTAGGED)
@@ -142,14 +143,14 @@ def known_result(ledger, path: Path, version: str, settings: Settings, force: bo
 class Tagger:
     """The models and the ExifTool process, loaded once, and the steps that use them."""
 
-    def __init__(self, settings: Settings, ledger=None):
+    def __init__(self, settings: Settings, ledger: Ledger | NullLedger | None = None):
         from emotag.expressions import model_thresholds, model_version
 
         self.settings = settings
         self.version = model_version()  # cheap: the network loads only when a face needs it
         self.thresholds = decision_thresholds(settings.min_confidence, settings.thresholds, model_thresholds())
         self.metadata = Metadata(keep_mtime=settings.keep_mtime)
-        self.ledger = ledger
+        self.ledger = NullLedger() if ledger is None else ledger  # `top` and `show` read, and remember nothing
         self.reader = FaceReader(settings.max_side, settings.min_face, self.metadata.preview)
 
     @property
@@ -366,6 +367,6 @@ class Tagger:
         }
 
     def _remember(self, path: Path, status: Status, tags: list[str], eyes_tag: str | None = None) -> None:
-        if self.ledger and not self.settings.dry_run:
+        if not self.settings.dry_run:
             tags = tags + [eyes_tag] if eyes_tag else tags
             self.ledger.record(path, self.version, status, self.settings.fingerprint(), tags)

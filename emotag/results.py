@@ -51,13 +51,16 @@ class PhotoResult:
     """One photo's outcome, as `--json` prints it."""
 
     path: str
-    status: Status | str  # a Status; the string values compare equal
+    status: Status
     faces: list[FaceResult] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)  # the emotion tags (under the emotion root)
     error: str | None = None
     added: list[str] = field(default_factory=list)  # emotag's tags this photo gains (would gain: --dry-run)
     removed: list[str] = field(default_factory=list)  # emotag's tags it loses (would lose)
     eyes_tag: str | None = None  # the closed-eyes keyword ("Eyes closed", levels joined by '|'), when written
+
+    def __post_init__(self) -> None:
+        self.status = Status(self.status)  # a status read back as text (a ledger row, a worker's answer) is a Status
 
     def to_json(self) -> dict:
         data = asdict(self)

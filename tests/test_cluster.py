@@ -192,3 +192,24 @@ def test_without_cluster_dask_is_never_imported(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def another_reading(chunk: list[Path]) -> tuple[str, list]:
+    """What a worker with another eye reading answers: the chunk read, under other versions."""
+    return "model 1.3.0, eye reading 0", []
+
+
+@pytest.mark.slow
+def test_a_worker_with_another_eye_reading_stops_the_run(tmp_path):
+    from dask.distributed import Client, LocalCluster
+
+    from emotag.cluster import ClusterError, DaskWorkers, reading_versions
+    from emotag.pipeline import Settings
+
+    cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None)
+    with cluster, Client(cluster) as client:
+        feeder = DaskWorkers(client, Settings(), reading_versions())
+        done = client.submit(another_reading, [tmp_path / "a.jpg"])
+        done.result()
+        with pytest.raises(ClusterError, match="a worker reads with model 1.3.0, eye reading 0, this machine"):
+            feeder._results(done, [tmp_path / "a.jpg"], None)
