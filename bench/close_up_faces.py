@@ -1,6 +1,7 @@
 """Which view the CNN detector should read a small photo in: faces found, false faces, and the cost.
 
-    python bench/close_up_faces.py --sides 160,240,320,400
+    python bench/close_up_faces.py                      # the views emotag reads (emotag.faces.CNN_VIEWS)
+    python bench/close_up_faces.py --sides 160,240,320,400   # each side, upright and tilted, beside them
 
 The CNN detector is emotag's last look at a small photo (a crop, a film still) in which HOG found nothing, even in
 the close-up view (`emotag/faces.py`). This reads, at each side of the CNN's close-up view and each tilt:
@@ -25,7 +26,7 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from emotag.faces import CLOSE_UP_TILTS, SMALL_PHOTO, CloseUp, FaceFinder  # noqa: E402
+from emotag.faces import CLOSE_UP_TILTS, CNN_VIEWS, SMALL_PHOTO, CloseUp, FaceFinder  # noqa: E402
 from emotag.photos import read_photo  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
@@ -58,12 +59,17 @@ def cnn_finds(finder: FaceFinder, grey: np.ndarray, side: int, tilt: float) -> i
     return len(finder.cnn_detector()(view.grey, 0))
 
 
+def shipped_finds(finder: FaceFinder, grey: np.ndarray) -> bool:
+    """Whether the CNN finds a face in any of emotag's views, looked at in turn as `FaceFinder.find` does."""
+    return any(len(finder.cnn_detector()(CloseUp(grey, tilt, side).grey, 0)) for side, tilt in CNN_VIEWS)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sides", default="160,240,320,400")
+    parser.add_argument("--sides", default="", help="also each of these sides, upright and tilted")
     parser.add_argument("--limit", type=int, help="only the first N files of ../shared/data/eyes (a quick look)")
     args = parser.parse_args()
-    sides = [int(side) for side in args.sides.split(",")]
+    sides = [int(side) for side in args.sides.split(",") if side]
     finder = FaceFinder()
 
     with open(DATA / "eyes" / "labels.csv", newline="") as table:
@@ -85,6 +91,8 @@ def main() -> None:
             any_tilt = [any(f) for f in found_at]
             closed = sum(a for a, m in zip(any_tilt, part) if m[1])
             print(f"  side {side}: upright {upright}, any tilt {sum(any_tilt)} ({closed} closed)")
+        shipped = [shipped_finds(finder, m[0].grey) for m in part]
+        print(f"  shipped views {CNN_VIEWS}: {sum(shipped)} ({sum(s for s, m in zip(shipped, part) if m[1])} closed)")
 
     views = faceless_views(faceless_photos())
     print(f"faceless: {len(views)} small views of {len(faceless_photos())} photos")
@@ -96,6 +104,10 @@ def main() -> None:
                 false.append(name)
         seconds = (time.perf_counter() - started) / len(views)
         print(f"  side {side}: false faces in {len(false)} views {false}; {seconds * 1000:.0f} ms a view, 3 tilts")
+    started = time.perf_counter()
+    false = [name for name, grey in views if shipped_finds(finder, grey)]
+    seconds = (time.perf_counter() - started) / len(views)
+    print(f"  shipped views: false faces in {len(false)} views {false}; {seconds * 1000:.0f} ms a view, all looks")
 
 
 if __name__ == "__main__":

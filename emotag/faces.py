@@ -4,8 +4,9 @@ A photo in which the detector finds nothing is looked at once more as a close-up
 the frame, a tight crop or a small film still leaves HOG no margin around the face, and a tilted head defeats its
 upright template. The photo is set in a plain border, brought to `CLOSE_UP_SIDE` pixels, and tried upright and
 tilted both ways. A small photo (a crop, a film still) where even that finds nothing goes to dlib's CNN
-detector, which finds a face cut at the brow and the chin; it is too slow for every photo, and a small view keeps
-it to a fraction of a second. Photos where faces are found pay nothing for any of it.
+detector, which finds a face cut at the brow and the chin; it is too slow for every photo, so it takes an upright
+look at a 400 px view and two smaller tilted ones (`CNN_VIEWS`), paid only by a small photo in which nothing else
+found a face. Photos where faces are found pay nothing for any of it.
 
 The crop maps the five landmarks onto where those landmarks sit, on average, in FER2013's own crops
 (`face_template.json`, measured by `python -m model_training framing`). So a face cut from a photo looks to the
@@ -34,6 +35,7 @@ DETECTION_THRESHOLD = 0.2
 """dlib's HOG score a face needs. Its own default (0) let a round mission patch in a sample portrait through at
 0.01; the 43 hand-boxed faces of the development photos score 0.43 and up, false faces there -0.25 at most."""
 SUPERSAMPLE = 4
+"""Crops are cut at 4x their size and box-averaged down, so a large face is not aliased into 48 pixels."""
 CLOSE_UP_SIDE = 320
 """Long side of the close-up view: a face filling the frame is about 190 px there, well within HOG's range, and
 one look costs a few milliseconds."""
@@ -44,9 +46,13 @@ CLOSE_UP_TILTS = (0.0, 22.0, -22.0)
 SMALL_PHOTO = 640
 """Photos up to this long side (as displayed) are crops or stills, where a face may fill the frame: the CNN
 detector looks at them when HOG finds nothing."""
-CNN_SIDE = 160
-"""Long side of the view the CNN detector reads: the face of a tight crop is about 95 px there."""
-"""Crops are cut at 4x their size and box-averaged down, so a large face is not aliased into 48 pixels."""
+CNN_VIEWS = ((400, 0.0), (240, 22.0), (240, -22.0))
+"""The close-up views the CNN detector reads, (long side, tilt), in turn until a face is found. A tight crop's
+face (a third to a half of its photo's side) is about 95 px in the 400 px view, above the CNN's 80 px window (at
+the 160 px of before it was 38 px, and none of the crops HOG misses in ../shared/data/eyes was found). The tilted
+looks are smaller, for a tilted head in a tiny film still (36-77 px), which a 240 px view finds and a 400 px
+one does not always; a look costs a small photo without a face in proportion to its view's area
+(`python bench/close_up_faces.py`)."""
 
 
 @dataclass
@@ -126,8 +132,8 @@ class FaceFinder:
             if len(rects):
                 break
         if cnn and not len(rects) and max(photo.width, photo.height) <= SMALL_PHOTO:
-            for tilt in CLOSE_UP_TILTS:
-                view = CloseUp(photo.grey, tilt, CNN_SIDE)
+            for side, tilt in CNN_VIEWS:
+                view = CloseUp(photo.grey, tilt, side)
                 rects = [found.rect for found in self.cnn_detector()(view.grey, 0)]
                 if rects:
                     break
