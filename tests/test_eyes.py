@@ -17,7 +17,9 @@ import pytest
 from emotag.eyes import MIN_FACE, EyeReader, turned_away
 from emotag.faces import FaceFinder
 from emotag.photos import read_photo
+from emotag.picker import Pick, best_first
 from emotag.pipeline import Settings
+from emotag.results import ReadFace
 from tests.helpers import (
     CLOSED,
     HAPPY_PHOTO,
@@ -33,6 +35,9 @@ from tests.helpers import (
     keyword_fields,
     run_emotag,
 )
+
+SQUEEZED_LAUGH = "closed_b4560177b6.jpg"  # laughing, eyes shut: happy 1.00, read as open at a closed score of 0.34
+OPEN_SMILES = ("open_1cb8fe85ba.jpg", "open_0bebc27d88.jpg")  # happy 0.99, closed scores under 0.01
 
 
 def test_the_sample_portraits_have_their_eyes_open():
@@ -242,3 +247,46 @@ def test_the_closed_eyes_keyword_the_user_took_away_stays_away_until_forced(tmp_
     forced = json_lines(run_emotag("tag", str(closed), "--json", "--force", check=True).stdout)[0]
     assert forced["eyes_tag"] == "Eyes closed" and "Eyes closed" in keyword_fields(closed)["XMP-dc:Subject"]
     assert "XMP-emotag:Rejected" not in exiftool_tags(closed, "XMP-emotag:Rejected")
+
+
+def test_eyes_open_ranks_by_the_chance_that_the_eyes_are_open():
+    """A laugh that squeezes the eyes reads as open at a closed score near 0.2; `--eyes-open` puts a smile whose
+    eyes are plainly open before it, and untold eyes of the face that smiles count as even odds."""
+    squeezed = Pick(Path("squeezed.jpg"), 0.999, [ReadFace([0, 0, 1, 1], {"happy": 0.999}, "open", 0.19)])
+    plain = Pick(Path("plain.jpg"), 0.98, [ReadFace([0, 0, 1, 1], {"happy": 0.98}, "open", 0.001)])
+    turned = Pick(Path("turned.jpg"), 0.995, [ReadFace([0, 0, 1, 1], {"happy": 0.995}, None, None)])
+    group = Pick(
+        Path("group.jpg"),
+        0.97,
+        [ReadFace([0, 0, 0.5, 0.5], {"happy": 0.97}, "open", 0.002), ReadFace([0.8, 0, 0.1, 0.1], {"happy": 0.1})],
+    )
+    blink = Pick(Path("blink.jpg"), 1.0, [ReadFace([0, 0, 1, 1], {"happy": 1.0}, "closed", 0.9)])
+    picks = [squeezed, plain, turned, group, blink]
+    assert [p.path.name for p in best_first(picks, "happy")] == [
+        "blink.jpg",
+        "squeezed.jpg",
+        "turned.jpg",
+        "plain.jpg",
+        "group.jpg",
+    ]
+    assert [p.path.name for p in best_first(picks, "happy", eyes_open=True)] == [
+        "plain.jpg",
+        "group.jpg",  # its small face, eyes untold, does not count
+        "squeezed.jpg",
+        "turned.jpg",
+    ]
+
+
+@pytest.mark.slow
+def test_top_eyes_open_puts_plainly_open_eyes_before_a_squeezed_laugh(tmp_path):
+    """A real laughing face with closed eyes that the reading calls open: happier than two smiles with plainly
+    open eyes, it comes after them with `--eyes-open`."""
+    album = tmp_path / "album"
+    copy_shared((SQUEEZED_LAUGH,) + OPEN_SMILES, album)
+    plain = [Path(r["path"]).name for r in json_lines(run_emotag("top", "happy", str(album), "--json").stdout)]
+    assert plain[0] == SQUEEZED_LAUGH
+    kept = [
+        Path(r["path"]).name
+        for r in json_lines(run_emotag("top", "happy", str(album), "-n", "2", "--json", "--eyes-open").stdout)
+    ]
+    assert set(kept) == set(OPEN_SMILES)
