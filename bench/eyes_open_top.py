@@ -5,43 +5,53 @@ set will be: 600 faces of ../shared/data/eyes, half with closed eyes, drawn agai
     python bench/eyes_open_top.py readings.jsonl [--draws 300]
 
 Each rule ranks the faces kept by `--eyes-open` (no face read as closed): by the smile alone (before 2026-12-03),
-with a stricter closed cut, and by the smile times the chance that the eyes are open (`Pick.open_eyes_chance`,
-shipped), with untold eyes of the smiling face at even odds (shipped) or counted as open. A file whose name starts
-with `closed_` has closed eyes (the folder's naming).
+with a stricter closed cut, and by the smile times the chance that the eyes are open (`Pick.open_eyes_chance`),
+with untold eyes of the smiling face counted as open or at even odds (shipped: `picker.best_first` itself).
+A file whose name starts with `closed_` has closed eyes (the folder's naming).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-def read(path: Path) -> tuple[list, list]:
+from emotag.picker import Pick, best_first  # noqa: E402
+from emotag.results import ReadFace  # noqa: E402
+
+
+def read(path: Path) -> tuple[list[Pick], list[Pick]]:
+    """Each photo with faces as `top` would see it, split by its eyes: closed, open."""
     closed, opened = [], []
     for line in path.read_text().splitlines():
         photo = json.loads(line)
         if not photo.get("faces"):
             continue
-        lead = max(photo["faces"], key=lambda face: face["scores"]["happy"])
-        entry = (lead["scores"]["happy"], [face["eyes_closed"] for face in photo["faces"]], lead["eyes_closed"])
-        (closed if Path(photo["path"]).name.startswith("closed_") else opened).append(entry)
+        faces = [ReadFace(face["box"], face["scores"], face["eyes"], face["eyes_closed"]) for face in photo["faces"]]
+        pick = Pick(Path(photo["path"]), max(face.scores["happy"] for face in faces), faces)
+        (closed if pick.path.name.startswith("closed_") else opened).append(pick)
     return closed, opened
 
 
-def key(entry, rule: str, untold: float) -> float | None:
-    """The rank key of a photo under `rule`, or None where `--eyes-open` leaves it out."""
-    happy, scores, lead = entry
-    known = [s for s in scores if s is not None]
-    cut = 0.15 if rule == "stricter cut 0.15" else 0.5
-    if any(s >= cut for s in known):
-        return None
-    if rule != "times the chance":
-        return happy
-    chance = float(np.prod([1 - s for s in known])) * (untold if lead is None else 1.0)
-    return happy * chance
+def by_score(picks: list[Pick], weight=lambda pick: 1.0) -> list[Pick]:
+    return sorted(picks, key=lambda pick: -pick.score * weight(pick))
+
+
+RULES = {
+    "the smile alone (before)": lambda picks: by_score([p for p in picks if p.eyes_open]),
+    "stricter cut 0.15": lambda picks: by_score(
+        [p for p in picks if not any(f.eyes_closed is not None and f.eyes_closed >= 0.15 for f in p.faces)]
+    ),
+    "times the chance, untold eyes as open": lambda picks: by_score(
+        [p for p in picks if p.eyes_open], lambda p: p.open_eyes_chance("happy", untold=1.0)
+    ),
+    "times the chance, untold at even odds (shipped)": lambda picks: best_first(picks, "happy", eyes_open=True),
+}
 
 
 def main() -> None:
@@ -51,21 +61,18 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=20)
     args = parser.parse_args()
     closed, opened = read(args.readings)
+    shut = {pick.path for pick in closed}
     print(f"{len(closed)} photos with closed eyes, {len(opened)} open; {args.draws} draws of 300 + 300")
-    rules = [("the smile alone", 1.0), ("stricter cut 0.15", 1.0), ("times the chance", 1.0), ("times the chance", 0.5)]
-    for rule, untold in rules:
+    for name, rule in RULES.items():
         rng = np.random.default_rng(0)
         through = []
         for _ in range(args.draws):
-            drawn = [(closed[i], True) for i in rng.choice(len(closed), 300, replace=False)]
-            drawn += [(opened[i], False) for i in rng.choice(len(opened), 300, replace=False)]
-            kept = [(key(entry, rule, untold), shut) for entry, shut in drawn]
-            kept = sorted((k for k in kept if k[0] is not None), key=lambda k: -k[0])[: args.top]
-            through.append(sum(shut for _, shut in kept))
+            drawn = [closed[i] for i in rng.choice(len(closed), 300, replace=False)]
+            drawn += [opened[i] for i in rng.choice(len(opened), 300, replace=False)]
+            through.append(sum(pick.path in shut for pick in rule(drawn)[: args.top]))
         through = np.array(through)
-        name = f"{rule}, untold eyes at {untold}" if rule == "times the chance" else rule
         none = (through == 0).mean()
-        print(f"{name:40s} closed in the top {args.top}: mean {through.mean():.2f}, none in {none:.0%}")
+        print(f"{name:48s} closed in the top {args.top}: mean {through.mean():.2f}, none in {none:.0%}")
 
 
 if __name__ == "__main__":

@@ -41,13 +41,13 @@ class Pick:
         """No readable face has its eyes closed (a face whose eyes cannot be told does not count against it)."""
         return not any(face.eyes == "closed" for face in self.faces)
 
-    def open_eyes_chance(self, emotion: str) -> float:
+    def open_eyes_chance(self, emotion: str, untold: float = UNTOLD_EYES) -> float:
         """How likely every face's eyes are open: what `--eyes-open` ranks by, beside the emotion's strength.
 
         Each face read as open still has its 0-1 closed score: a laugh that squeezes the eyes to slits reads as
         open at 0.2, and the happiest photos are where such faces gather. The face that shows the emotion most, if
-        its eyes cannot be told, counts as even odds (`UNTOLD_EYES`); other untold faces (mostly too small to
-        read) do not count."""
+        its eyes cannot be told, counts as `untold` (even odds); other untold faces (mostly too small to read) do
+        not count."""
         chance = 1.0
         for face in self.faces:
             if face.eyes_closed is not None:
@@ -55,7 +55,7 @@ class Pick:
         if self.faces:
             lead = max(self.faces, key=lambda face: face.scores[emotion])
             if lead.eyes_closed is None:
-                chance *= UNTOLD_EYES
+                chance *= untold
         return chance
 
 
@@ -72,9 +72,9 @@ def rank(
 
     Scores come from emotag's tags where a photo carries them, so ranking a tagged album needs no model (photos
     tagged before emotag read eyes are read now when eyes matter). Photos without faces are left out. With
-    `eyes_open`, so is every photo in which a readable face has its eyes closed; with `per_burst`, every shot of
-    a burst but its best; with `eyes_open`, photos are ranked by the score times the chance that their faces' eyes
-    are open (`Pick.open_eyes_chance`). `looked_at` is called once per photo read (a progress bar's step).
+    `eyes_open`, so is every photo in which a readable face has its eyes closed, and the rest are ranked by the
+    score times the chance that their faces' eyes are open (`best_first`); with `per_burst`, every shot of a burst
+    but its best. `looked_at` is called once per photo read (a progress bar's step).
     """
     picks, errors = [], []
     tagger = Tagger(settings)
