@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -183,6 +184,11 @@ class RunningWatcher:
     def wait_for_photos(self, photos: list[Path], timeout: float = WAIT) -> None:
         wanted = {str(p) for p in photos}
         self.wait_for(lambda: wanted <= {r["path"] for r in self.results}, f"{len(wanted)} photos", timeout)
+
+    def to_catch_up(self) -> int:
+        """How many photos the start-up walk queued, from the "N photos to catch up" line."""
+        line = next(line for line in self.log if "emotag: watching" in line)
+        return int(re.search(r"; (\d+) photos? to catch up", line).group(1))
 
     def results_for(self, photo: Path) -> list[dict]:
         return [r for r in self.results if r["path"] == str(photo)]

@@ -276,7 +276,9 @@ def test_kill_9_in_a_burst_loses_nothing_and_corrupts_nothing(tmp_path, watch_en
     assert len(first.results) < len(photos), "the burst was over before the kill; the test proves nothing"
 
     second = watchers(folder, watch_env)
-    second.wait_for_photos([p for p in photos if str(p) not in {r["path"] for r in first.results}])
+    # A photo the killed watcher finished may have lost only its report line: the ledger has it, so the second
+    # watcher rightly skips it. What must hold is the photos' end state, checked below.
+    second.wait_for(lambda: len(second.results) >= second.to_catch_up(), "the catch-up")
     time.sleep(3)  # room for a second, wrong, result to show up
     tagged = Counter(r["path"] for r in first.results + second.results if r["status"] == "tagged")
     assert max(tagged.values()) == 1, "a photo was tagged twice"
