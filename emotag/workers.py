@@ -13,6 +13,7 @@ import multiprocessing
 import os
 import signal
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Collection, Generator, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -28,6 +29,8 @@ from emotag.stopping import NEVER, Stop
 
 log = logging.getLogger("emotag")
 _worker: Tagger | None = None
+_chunk_in_hand = threading.Lock()
+PARENT_CHECK_SECONDS = 1.0
 WORKER_LOST = "internal error: the worker process reading it stopped (out of memory?)"
 """The error of each photo in a chunk whose worker died (the kernel's out-of-memory killer, kill -9)."""
 
@@ -141,6 +144,24 @@ def start_worker_process(settings: Settings) -> None:
     verbose = os.environ.get("EMOTAG_VERBOSE") == "1"  # set by `emotag -v`, inherited by the worker
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="emotag: %(message)s")
     start_worker(settings)
+    leave_with_parent()
+
+
+def leave_with_parent() -> None:
+    """In a worker process: once the emotag that started it is gone (kill -9), finish the chunk in hand, then go.
+
+    A worker holds both ends of its own work queue, so it never learns from the queue that no more work will come:
+    without this it would wait forever, with a model and an ExifTool in memory."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_SECONDS)
+        with _chunk_in_hand:  # the photos in hand are written and in the ledger first
+            stop_worker()
+            os._exit(0)
+
+    threading.Thread(target=watch, name="emotag-parent-watch", daemon=True).start()
 
 
 def start_worker(settings: Settings, ledger: bool = True) -> None:
@@ -154,7 +175,8 @@ def start_worker(settings: Settings, ledger: bool = True) -> None:
 def tag_chunk(chunk: list[Path], forced: Collection[Path] | None = None) -> list[PhotoResult]:
     """In a worker process: tag a chunk with that worker's Tagger (`forced`: see `Tagger.tag_batch`)."""
     assert _worker is not None
-    return tag_chunk_safely(_worker, chunk, forced)
+    with _chunk_in_hand:
+        return tag_chunk_safely(_worker, chunk, forced)
 
 
 def stop_worker() -> None:

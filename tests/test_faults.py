@@ -475,3 +475,45 @@ def test_emotag_waits_for_the_photos_lock_and_keeps_what_was_written_meanwhile(t
     _, errors = process.communicate(timeout=300)
     assert process.returncode == 0, errors
     assert as_strings(read_back([photo])[photo].get("XMP-dc:Subject")) == ["Mine", "Happy"]
+
+
+def alive(pid: int) -> bool:
+    """Whether `pid` is a process still running (a zombie nobody reaped counts as gone)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", ["tag", "watch"])
+def test_emotag_killed_with_kill_9_takes_its_workers_with_it(tmp_path, watchers, watch_env, command):
+    """`kill -9` on emotag alone (not its process group): each worker finishes its chunk and goes, with its ExifTool,
+    rather than waiting forever for work with a model in memory."""
+    folder = tmp_path / "photos"
+    photos = copy_samples(folder, rounds=24)
+    env = dict(watch_env, EMOTAG_POOL_AFTER_SECONDS="0")  # the watcher's worker processes for any backlog
+    if command == "tag":
+        process = start_tag(folder, env, "--jobs", "2")
+        seen: list[str] = []
+        threading.Thread(target=lambda: seen.extend(process.stdout), daemon=True).start()
+        while not seen and process.poll() is None:
+            time.sleep(0.01)
+    else:
+        watcher = watchers(folder, env, "--jobs", "2")
+        watcher.wait_for(lambda: any("worker processes" in line for line in watcher.log), "the workers")
+        watcher.wait_for(lambda: watcher.results, "the first results", timeout=300)
+        process, seen = watcher.process, watcher.results
+    workers = [child for child in children(process.pid) if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes()]
+    exiftools = [tool for worker in workers for tool in children(worker)]
+    assert len(workers) == 2 and len(exiftools) == 2, (workers, exiftools)
+    process.kill()
+    process.wait()
+    assert len(seen) < len(photos), "the run was over before the kill; the test proves nothing"
+    deadline = time.monotonic() + 60
+    while any(map(alive, workers + exiftools)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    left = [pid for pid in workers + exiftools if alive(pid)]
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    assert not left, "worker processes or their ExifTools outlived the emotag that started them"
