@@ -1,5 +1,5 @@
 """The layout's rules, checked on the source: no import cycle among emotag's modules (imports inside functions
-included), and no module over 400 lines."""
+included), no module over 400 lines, and every timed stage reported."""
 
 from __future__ import annotations
 
@@ -67,3 +67,16 @@ def test_no_module_is_over_400_lines():
     sizes = {path.name: len(path.read_text().splitlines()) for path in PACKAGE.glob("*.py")}
     long = {name: n for name, n in sizes.items() if n > MAX_LINES}
     assert not long, long
+
+
+def test_every_timed_stage_is_reported():
+    """A `stage("name")` missing from `timing.STAGES` is timed and then left out of the `-v` log and the benchmarks
+    (the eye reading and the close-up search were, until this test)."""
+    from emotag.timing import STAGES
+
+    timed = set()
+    for path in PACKAGE.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "stage" and node.args:
+                timed.add(ast.literal_eval(node.args[0]))
+    assert timed and timed <= set(STAGES), timed - set(STAGES)
