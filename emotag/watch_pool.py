@@ -18,7 +18,7 @@ from pathlib import Path
 
 from emotag.pipeline import Settings, Tagger
 from emotag.results import PhotoResult, Status
-from emotag.workers import InProcess, WorkerProcesses, leave_with_parent, start_worker
+from emotag.workers import InProcess, WorkerProcesses, start_worker
 
 log = logging.getLogger("emotag")
 
@@ -42,7 +42,6 @@ def _start_worker(settings: Settings) -> None:
     """A pool worker: Ctrl-C in a terminal reaches the whole process group; only the watcher should answer it."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     start_worker(settings)
-    leave_with_parent()
 
 
 class WatchWorkers:

@@ -144,6 +144,11 @@ def start_worker_process(settings: Settings) -> None:
     verbose = os.environ.get("EMOTAG_VERBOSE") == "1"  # set by `emotag -v`, inherited by the worker
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="emotag: %(message)s")
     start_worker(settings)
+
+
+def _begin_worker_process(initializer: Callable[[Settings], None], settings: Settings) -> None:
+    """Every worker process `WorkerProcesses` starts: its own start (`initializer`), then the watch on its parent."""
+    initializer(settings)
     leave_with_parent()
 
 
@@ -196,7 +201,9 @@ class WorkerProcesses:
 
     def __init__(self, jobs: int, settings: Settings, initializer: Callable[[Settings], None] = start_worker_process):
         context = multiprocessing.get_context("spawn")  # LiteRT's and ExifTool's threads and forking do not mix
-        self._new = lambda: ProcessPoolExecutor(1, mp_context=context, initializer=initializer, initargs=(settings,))
+        self._new = lambda: ProcessPoolExecutor(
+            1, mp_context=context, initializer=_begin_worker_process, initargs=(initializer, settings)
+        )
         self._idle = [self._new() for _ in range(jobs)]  # each starts its process on its first chunk
         self._busy: set[ProcessPoolExecutor] = set()
         self._lock = threading.Lock()

@@ -278,10 +278,15 @@ def test_exiftool_dying_mid_run_is_started_again(tmp_path):
     assert not check_album(album, pictures)
 
 
+def worker_processes(pid: int) -> list[int]:
+    """The worker processes of emotag `pid` (multiprocessing's spawned children; its ExifTool is not one)."""
+    return [child for child in children(pid) if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes()]
+
+
 def kill_busiest_worker(pid: int) -> None:
     """Kill -9 the worker process of emotag `pid` that uses the most CPU (so surely in the middle of a chunk), as the
     kernel's out-of-memory killer would."""
-    workers = [child for child in children(pid) if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes()]
+    workers = worker_processes(pid)
     assert workers, "no worker process to kill"
     before = {worker: cpu_ticks(worker) for worker in workers}
     time.sleep(0.3)
@@ -504,7 +509,7 @@ def test_emotag_killed_with_kill_9_takes_its_workers_with_it(tmp_path, watchers,
         watcher.wait_for(lambda: any("worker processes" in line for line in watcher.log), "the workers")
         watcher.wait_for(lambda: watcher.results, "the first results", timeout=300)
         process, seen = watcher.process, watcher.results
-    workers = [child for child in children(process.pid) if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes()]
+    workers = worker_processes(process.pid)
     exiftools = [tool for worker in workers for tool in children(worker)]
     assert len(workers) == 2 and len(exiftools) == 2, (workers, exiftools)
     process.kill()
