@@ -14,6 +14,8 @@ from emotag.expressions import VIEWS
 from model_training import data
 from model_training.evaluate import fit_temperature, metrics, report, save_figures, save_plots
 
+ARCHITECTURES = ("vgg", "resnet")
+"""The networks `--architecture` names (`model_training.model.ARCHITECTURES`), without importing Keras for --help."""
 log = logging.getLogger("model_training")
 LEARNING_RATE = 2e-3
 RESTART_LEARNING_RATE = 1e-3
@@ -76,6 +78,7 @@ class Stage:
     learning_rate: float
     start_from: Path | None
     teachers: tuple[Path, ...] = ()
+    architecture: str = "vgg"
 
 
 def member_plan(args: argparse.Namespace) -> list[list[Stage]]:
@@ -87,24 +90,35 @@ def member_plan(args: argparse.Namespace) -> list[list[Stage]]:
     """
     epochs = per_member(args.epochs, args.members, "--epochs")
     cycles = per_member(args.cycles, args.members, "--cycles")
+    architectures = per_member(args.architecture, args.members, "--architecture")
     plan = []
     for k in range(args.members):
         folder = args.run if args.members == 1 else args.run / f"member-{k + 1}"
-        stages = [Stage(folder, epochs[k], args.seed + k, LEARNING_RATE, None)]
+        stages = [Stage(folder, epochs[k], args.seed + k, LEARNING_RATE, None, architecture=architectures[k])]
         for cycle in range(2, cycles[k] + 1):
             previous = stages[-1].run / "best.keras"
             seed = args.seed + k + 100 * (cycle - 1)
             teachers = tuple(stage.run / "best.keras" for stage in stages) if args.distill else ()
             restart = args.restart_epochs or epochs[k]
-            stages.append(Stage(folder / f"cycle-{cycle}", restart, seed, RESTART_LEARNING_RATE, previous, teachers))
+            stages.append(
+                Stage(
+                    folder / f"cycle-{cycle}",
+                    restart,
+                    seed,
+                    RESTART_LEARNING_RATE,
+                    previous,
+                    teachers,
+                    architectures[k],
+                )
+            )
         plan.append(stages)
     return plan
 
 
-def per_member(values: list[int], members: int, option: str) -> list[int]:
+def per_member(values: list, members: int, option: str) -> list:
     """An option given once for every member, or once per member."""
     if len(values) not in (1, members):
-        raise SystemExit(f"{option} takes one number, or one per member ({members})")
+        raise SystemExit(f"{option} takes one value, or one per member ({members})")
     return values if len(values) == members else values[:1] * members
 
 
@@ -132,6 +146,7 @@ def command_train(args: argparse.Namespace) -> None:
                 teachers=stage.teachers,
                 views=tuple(args.views),
                 label_share=args.label_share,
+                architecture=stage.architecture,
             )
             for stage in stages
         ]
@@ -143,6 +158,7 @@ def command_train(args: argparse.Namespace) -> None:
         "epochs": epochs if len(plan) > 1 else epochs[0],
         "seed": seeds if len(plan) > 1 else seeds[0],
         "cycles": [len(stages) for stages in plan] if len(plan) > 1 else len(plan[0]),
+        "architecture": [stages[0].architecture for stages in plan] if len(plan) > 1 else plan[0][0].architecture,
         "snapshots": args.snapshots,
         "distill": args.distill,
         "label_share": args.label_share,
@@ -241,6 +257,13 @@ def main(argv: list[str] | None = None) -> None:
         nargs="+",
         default=[1],
         help="learning-rate cycles per network (one number, or one per member): each restarts from the last's best",
+    )
+    train.add_argument(
+        "--architecture",
+        nargs="+",
+        choices=ARCHITECTURES,
+        default=["vgg"],
+        help="the network of each member (one name, or one per member)",
     )
     train.add_argument(
         "--restart-epochs", type=int, help="epochs of each warm restart (cycle 2 on); default: as --epochs"

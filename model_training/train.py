@@ -112,6 +112,7 @@ def train(
     teachers: tuple[Path, ...] = (),
     teacher_weight: float = 0.5,
     views: tuple[str, ...] = VIEWS,
+    architecture: str = "vgg",
 ) -> keras.Model:
     """Train, checkpointing every epoch into `out/`; run again with the same `out` to resume after a stop.
 
@@ -131,7 +132,8 @@ def train(
     targets = soft_targets(train_set, label_share)
     weights = class_weights(targets.argmax(axis=1), class_weight_power)
     log.info(
-        "training on %d faces, validating on %d; class weights %s",
+        "training a %s on %d faces, validating on %d; class weights %s",
+        architecture,
         len(train_set),
         len(val_set),
         dict(zip(EMOTIONS, np.round(weights, 2).tolist())),
@@ -148,7 +150,7 @@ def train(
     schedule = keras.optimizers.schedules.CosineDecay(
         learning_rate / 10, steps - steps // 20, warmup_target=learning_rate, warmup_steps=steps // 20
     )
-    model = build_model()
+    model = build_model(architecture)
     if start_from:
         model.set_weights(keras.models.load_model(start_from, compile=False).get_weights())
         log.info("starting from the weights in %s", start_from)

@@ -215,13 +215,34 @@ def test_each_member_can_have_its_own_cycles_seeds_counting_up_and_restarts_from
 
     from model_training.__main__ import member_plan
 
-    args = Namespace(run=tmp_path, members=2, epochs=[26], cycles=[2, 1], restart_epochs=12, seed=1234, distill=False)
+    args = Namespace(
+        run=tmp_path,
+        members=2,
+        epochs=[26],
+        cycles=[2, 1],
+        restart_epochs=12,
+        seed=1234,
+        distill=False,
+        architecture=["vgg", "resnet"],
+    )
     first, second = member_plan(args)
     assert [(s.run, s.epochs, s.seed, s.start_from) for s in first] == [
         (tmp_path / "member-1", 26, 1234, None),
         (tmp_path / "member-1" / "cycle-2", 12, 1334, tmp_path / "member-1" / "best.keras"),
     ]
     assert [(s.run, s.epochs, s.seed, s.start_from) for s in second] == [(tmp_path / "member-2", 26, 1235, None)]
+    assert [s.architecture for s in first + second] == ["vgg", "vgg", "resnet"]  # a restart keeps its network
     args.cycles = [2, 1, 3]
-    with pytest.raises(SystemExit, match="--cycles takes one number, or one per member"):
+    with pytest.raises(SystemExit, match="--cycles takes one value, or one per member"):
         member_plan(args)
+
+
+def test_every_architecture_the_command_offers_builds_a_network_of_seven_logits():
+    from model_training.__main__ import ARCHITECTURES as OFFERED
+    from model_training.model import ARCHITECTURES, build_model
+
+    assert set(OFFERED) == set(ARCHITECTURES)
+    crops = np.random.default_rng(0).normal(size=(2, 48, 48, 1)).astype(np.float32)
+    for name in OFFERED:
+        network = build_model(name)
+        assert network(crops).shape == (2, 7) and 0.5e6 < network.count_params() < 2e6, name
