@@ -91,13 +91,14 @@ def member_plan(args: argparse.Namespace) -> list[list[Stage]]:
     epochs = per_member(args.epochs, args.members, "--epochs")
     cycles = per_member(args.cycles, args.members, "--cycles")
     architectures = per_member(args.architecture, args.members, "--architecture")
+    seeds = member_seeds(args.seed, args.members)
     plan = []
     for k in range(args.members):
         folder = args.run if args.members == 1 else args.run / f"member-{k + 1}"
-        stages = [Stage(folder, epochs[k], args.seed + k, LEARNING_RATE, None, architecture=architectures[k])]
+        stages = [Stage(folder, epochs[k], seeds[k], LEARNING_RATE, None, architecture=architectures[k])]
         for cycle in range(2, cycles[k] + 1):
             previous = stages[-1].run / "best.keras"
-            seed = args.seed + k + 100 * (cycle - 1)
+            seed = seeds[k] + 100 * (cycle - 1)
             teachers = tuple(stage.run / "best.keras" for stage in stages) if args.distill else ()
             restart = args.restart_epochs or epochs[k]
             stages.append(
@@ -115,6 +116,13 @@ def member_plan(args: argparse.Namespace) -> list[list[Stage]]:
     return plan
 
 
+def member_seeds(seeds: list[int], members: int) -> list[int]:
+    """One seed per member: one `--seed` counts up from it (member K gets seed + K - 1), or one per member."""
+    if len(seeds) not in (1, members):
+        raise SystemExit(f"--seed takes one number, or one per member ({members})")
+    return seeds if len(seeds) == members else [seeds[0] + k for k in range(members)]
+
+
 def per_member(values: list, members: int, option: str) -> list:
     """An option given once for every member, or once per member."""
     if len(values) not in (1, members):
@@ -128,8 +136,8 @@ def command_train(args: argparse.Namespace) -> None:
 
     args.run.mkdir(parents=True, exist_ok=True)
     setup_logging(args.run / "train.log")
-    train_set = limited(data.load(args.data, "train"), args.limit, args.seed)
-    val_set = limited(data.load(args.data, "val"), args.limit, args.seed)
+    train_set = limited(data.load(args.data, "train"), args.limit, args.seed[0])
+    val_set = limited(data.load(args.data, "val"), args.limit, args.seed[0])
     plan = member_plan(args)
     members = []
     for stages in plan:
@@ -249,7 +257,9 @@ def main(argv: list[str] | None = None) -> None:
     train.add_argument("--run", type=Path, default=Path("runs/expression"), help="checkpoints and logs; resumes")
     train.add_argument("--epochs", type=int, nargs="+", default=[40], help="one number, or one per member")
     train.add_argument("--batch-size", type=int, default=128)
-    train.add_argument("--seed", type=int, default=1234, help="member K is trained with seed + K - 1")
+    train.add_argument(
+        "--seed", type=int, nargs="+", default=[1234], help="one number (member K gets seed + K - 1), or one per member"
+    )
     train.add_argument("--members", type=int, default=1, help="train this many networks and average their logits")
     train.add_argument(
         "--cycles",

@@ -221,7 +221,7 @@ def test_each_member_can_have_its_own_cycles_seeds_counting_up_and_restarts_from
         epochs=[26],
         cycles=[2, 1],
         restart_epochs=12,
-        seed=1234,
+        seed=[1234],
         distill=False,
         architecture=["vgg", "resnet"],
     )
@@ -232,6 +232,8 @@ def test_each_member_can_have_its_own_cycles_seeds_counting_up_and_restarts_from
     ]
     assert [(s.run, s.epochs, s.seed, s.start_from) for s in second] == [(tmp_path / "member-2", 26, 1235, None)]
     assert [s.architecture for s in first + second] == ["vgg", "vgg", "resnet"]  # a restart keeps its network
+    args.seed = [1234, 1236]  # a member's own seed: its restarts count on from it
+    assert [s.seed for stages in member_plan(args) for s in stages] == [1234, 1334, 1236]
     args.cycles = [2, 1, 3]
     with pytest.raises(SystemExit, match="--cycles takes one value, or one per member"):
         member_plan(args)
