@@ -91,7 +91,9 @@ def member_plan(args: argparse.Namespace) -> list[list[Stage]]:
     epochs = per_member(args.epochs, args.members, "--epochs")
     cycles = per_member(args.cycles, args.members, "--cycles")
     architectures = per_member(args.architecture, args.members, "--architecture")
-    seeds = member_seeds(args.seed, args.members)
+    seeds = per_member(args.seed, args.members, "--seed")
+    if len(args.seed) == 1:  # one seed counts up: member K gets seed + K - 1
+        seeds = [seeds[0] + k for k in range(args.members)]
     plan = []
     for k in range(args.members):
         folder = args.run if args.members == 1 else args.run / f"member-{k + 1}"
@@ -114,13 +116,6 @@ def member_plan(args: argparse.Namespace) -> list[list[Stage]]:
             )
         plan.append(stages)
     return plan
-
-
-def member_seeds(seeds: list[int], members: int) -> list[int]:
-    """One seed per member: one `--seed` counts up from it (member K gets seed + K - 1), or one per member."""
-    if len(seeds) not in (1, members):
-        raise SystemExit(f"--seed takes one number, or one per member ({members})")
-    return seeds if len(seeds) == members else [seeds[0] + k for k in range(members)]
 
 
 def per_member(values: list, members: int, option: str) -> list:
